@@ -1,0 +1,16 @@
+"""Questionnaire definitions: the model (pure) and the YAML loader."""
+
+from .loader import LoadedDefinition, find_definitions, load_definition
+from .model import FieldSpec, FieldType, Question, QuestionType, Questionnaire, Variant
+
+__all__ = [
+    "FieldSpec",
+    "FieldType",
+    "LoadedDefinition",
+    "Question",
+    "QuestionType",
+    "Questionnaire",
+    "Variant",
+    "find_definitions",
+    "load_definition",
+]
