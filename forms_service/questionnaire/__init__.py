@@ -1,7 +1,7 @@
 """Questionnaire definitions: the model (pure) and the YAML loader."""
 
 from .loader import LoadedDefinition, find_definitions, load_definition
-from .model import FieldSpec, FieldType, Question, QuestionType, Questionnaire, Variant
+from .model import FieldSpec, FieldType, Question, Questionnaire, QuestionType, Variant
 
 __all__ = [
     "FieldSpec",

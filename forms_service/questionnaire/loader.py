@@ -9,8 +9,9 @@ Must never: guess a fix for a broken definition, or accept unknown keys.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,14 @@ class Problem:
     message: str
 
 
-def load_definition(path: str | Path) -> LoadedDefinition:
-    """Read and validate one definition file; raise QuestionnaireError on any problem."""
+def load_definition(
+    path: str | Path, pictogram_exists: Callable[[str], bool] | None = None
+) -> LoadedDefinition:
+    """Read and validate one definition file; raise QuestionnaireError on any problem.
+
+    With ``pictogram_exists``, every pictogram the definition names must be one of
+    the set the renderer ships.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -50,10 +57,12 @@ def load_definition(path: str | Path) -> LoadedDefinition:
         raise QuestionnaireError(f"{path}: is a folder, not a questionnaire file.") from None
     except OSError as exc:
         raise QuestionnaireError(f"{path}: cannot be read ({exc.strerror}).") from None
-    return parse_definition(raw, path)
+    return parse_definition(raw, path, pictogram_exists)
 
 
-def parse_definition(raw: bytes, path: Path) -> LoadedDefinition:
+def parse_definition(
+    raw: bytes, path: Path, pictogram_exists: Callable[[str], bool] | None = None
+) -> LoadedDefinition:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -63,11 +72,11 @@ def parse_definition(raw: bytes, path: Path) -> LoadedDefinition:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}" if mark is not None else ""
+        where = f", line {mark.line + 1}" if mark is not None else ""
         what = (exc.problem or exc.context or "not valid YAML").strip()
         if "duplicate key" in what or "found duplicate key" in str(exc):
             what = "a key is given twice in the same block"
-        raise QuestionnaireError(f"{path}{line}: {what}.") from None
+        raise QuestionnaireError(f"{path}{where}: {what}.") from None
     except YAMLError as exc:
         raise QuestionnaireError(f"{path}: not valid YAML ({exc}).") from None
     if not isinstance(data, CommentedMap):
@@ -91,7 +100,29 @@ def parse_definition(raw: bytes, path: Path) -> LoadedDefinition:
         first = problems[0]
         lines = [_format(path, p) for p in problems]
         raise QuestionnaireError("\n".join(lines), problems=lines, line=first.line) from None
+    if pictogram_exists is not None:
+        missing = [
+            Problem(line, f"there is no pictogram called {name!r} (see docs/questionnaire-format.md).")
+            for name, line in _pictograms(data)
+            if not pictogram_exists(name)
+        ]
+        if missing:
+            lines = [_format(path, p) for p in missing]
+            raise QuestionnaireError("\n".join(lines), problems=lines, line=missing[0].line)
     return LoadedDefinition(q, path, hashlib.sha256(raw).hexdigest())
+
+
+def _pictograms(node: Any) -> Iterator[tuple[str, int | None]]:
+    """Every ``pictogram:`` value in the parsed YAML, with its line."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if key == "pictogram" and isinstance(value, str):
+                yield value, node.lc.key(key)[0] + 1
+            else:
+                yield from _pictograms(value)
+    elif isinstance(node, CommentedSeq):
+        for item in node:
+            yield from _pictograms(item)
 
 
 def find_definitions(root: str | Path) -> Iterator[Path]:
@@ -143,16 +174,12 @@ def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     line = line + 1 if line is not None else None
     for part in loc:
         if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 line = node.lc.key(part)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 line = node.lc.item(part)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             node = node[part]
         else:
             break

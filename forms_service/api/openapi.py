@@ -1,0 +1,74 @@
+"""The OpenAPI 3.1 document of the JSON API; a test checks it lists every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(summary: str, roles: list[str], ok: int = 200, body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Roles: {', '.join(roles)} (administrators may do everything).",
+        "security": [{"bearer": []}],
+        "responses": {
+            str(ok): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": {"description": "Bad input", "content": {"application/json": {"schema": ERROR}}},
+            "401": {"description": "No or bad token", "content": {"application/json": {"schema": ERROR}}},
+            "403": {"description": "Role missing", "content": {"application/json": {"schema": ERROR}}},
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "forms-service API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                             "properties": {"code": {"type": "string"},
+                                                            "message": {"type": "string"}}}},
+                }
+            },
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Liveness: the database answers", "security": [],
+                                "responses": {"200": {"description": "ok"}, "503": {"description": "down"}}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                                             "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/api/v1/questionnaires": {"get": _op("Loaded questionnaire versions",
+                                                  ["facilities-manager", "verifier", "analyst",
+                                                   "accessibility-coordinator"])},
+            "/api/v1/print-runs": {
+                "get": _op("Print runs, newest first, with sheets returned per batch", ["facilities-manager"]),
+                "post": _op("Order a print run (drawn in the background)", ["facilities-manager"], ok=202,
+                            body={"type": "object", "required": ["questionnaire", "variant"],
+                                  "properties": {"questionnaire": {"type": "string"},
+                                                 "version": {"type": "string"},
+                                                 "variant": {"enum": ["standard", "large-print", "easy-read"]},
+                                                 "copies": {"type": "integer", "minimum": 1},
+                                                 "batch": {"type": ["string", "null"]}}}),
+            },
+            "/api/v1/print-runs/{run_id}": {"get": _op("One print run and its progress", ["facilities-manager"],
+                                                       params=[_id("run_id")])},
+            "/api/v1/jobs/{job_id}": {"get": _op("Progress of a background job", ["verifier"],
+                                                 params=[_id("job_id")])},
+        },
+    }

@@ -1,0 +1,333 @@
+"""The command line (`forms-service`), a thin adapter over the service layer.
+
+Outside harnesses script these exact forms (docs/cli.md). Every expected
+failure prints one sentence on standard error and exits non-zero; no traceback.
+The same commands are available as ``flask --app forms_service.web:create_app ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import load_config
+from .errors import DatabaseError, FormsServiceError, InvalidInput
+from .services.context import ServiceContext
+
+
+class ServiceGroup(click.Group):
+    """A click group that turns expected failures into one readable line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FormsServiceError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+            click.echo(f"error: the database refused the request ({reason}).", err=True)
+            ctx.exit(DatabaseError.exit_code)
+
+
+@contextmanager
+def service_context(*, sync: bool = True) -> Iterator[ServiceContext]:
+    """Open the configured database (creating a new one), and load the definitions."""
+    ctx = ServiceContext.from_config(load_config())
+    try:
+        ctx.db.check()
+        if ctx.db.current_revision() is None:
+            ctx.db.upgrade()
+        else:
+            ctx.db.require_current()
+        if sync:
+            from .services.questionnaires import sync_definitions
+
+            sync_definitions(ctx)
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def progress_bar(total: int, label: str) -> Any:
+    """A progress bar on a terminal; silent when output goes to a file or a pipe."""
+    return click.progressbar(
+        length=total, label=label, file=sys.stderr, hidden=not sys.stderr.isatty(),
+        show_pos=True, show_eta=True,
+    )
+
+
+@click.group(cls=ServiceGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="forms-service")
+def main() -> None:
+    """forms-service: print paper questionnaires, read the scans, post answers anonymously.
+
+    Data lives in FORMS_SERVICE_HOME (default ./instance), layouts and
+    questionnaire definitions in FORMS_SERVICE_LAYOUTS (default ./layouts);
+    DATABASE_URL overrides the embedded SQLite database.
+    """
+
+
+# -- database and set-up ------------------------------------------------
+
+
+@main.group(cls=ServiceGroup)
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or upgrade it to the newest schema."""
+    ctx = ServiceContext.from_config(load_config())
+    try:
+        revision = ctx.db.upgrade()
+    finally:
+        ctx.close()
+    click.echo(f"Database is at revision {revision}.")
+
+
+@main.command()
+@click.option("--admin-name", default="admin", show_default=True, help="Name of the first administrator.")
+def setup(admin_name: str) -> None:
+    """Prepare everything `serve` needs: database, questionnaires, first administrator."""
+    from .ocr.tesseract import tesseract_version
+    from .services import users
+    from .services.questionnaires import sync_definitions
+
+    tesseract_version()
+    ctx = ServiceContext.from_config(load_config())
+    try:
+        revision = ctx.db.upgrade()
+        click.echo(f"Database ready (revision {revision}) at {ctx.db.url_for_display}.")
+        for r in sync_definitions(ctx):
+            click.echo(f"Questionnaire {r.questionnaire} {r.version}: {r.outcome}.")
+        password = users.ensure_administrator(ctx, admin_name)
+    finally:
+        ctx.close()
+    if password:
+        click.echo("")
+        click.echo("An administrator account was created. Sign in the first time with")
+        click.echo(f"  user name: {admin_name}")
+        click.echo(f"  password:  {password}")
+        click.echo("and change the password at once (Account > Change password).")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app and the API (waitress), with the embedded background worker."""
+    import waitress
+
+    from .ocr.tesseract import tesseract_version
+    from .web import create_app
+
+    tesseract_version()
+    config = load_config()
+    probe = ServiceContext.from_config(config)
+    try:
+        probe.db.require_current()
+    finally:
+        probe.close()
+    app = create_app(config, start_worker=True)
+    click.echo(f"forms-service is serving on http://{host}:{port} (press Ctrl+C to stop).")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="forms-service")
+    except OSError as exc:
+        raise FormsServiceError(
+            f"Cannot listen on {host}:{port} ({exc.strerror}); is another server using that port? "
+            f"Choose another with --port."
+        ) from None
+    finally:
+        worker = app.extensions.get("forms_service_worker")
+        if worker is not None:
+            worker.stop()
+
+
+# -- users and tokens -----------------------------------------------------
+
+
+@main.group(cls=ServiceGroup)
+def user() -> None:
+    """Staff accounts and roles."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="A role to give (repeat for several): administrator, facilities-manager, "
+                   "accessibility-coordinator, verifier, moderator, analyst.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Add a user NAME with one or more roles."""
+    from .services import users
+
+    users.check_roles(list(roles))
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        import secrets
+
+        password, generated = secrets.token_urlsafe(12), True
+    with service_context(sync=False) as ctx:
+        info = users.add_user(ctx, name, list(roles), password)
+    click.echo(f"Added {info.name} ({', '.join(sorted(info.roles))}).")
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users and their roles."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        rows = users.list_users(ctx)
+    if not rows:
+        click.echo("No users yet: add one with 'forms-service user add NAME --role administrator'.")
+    for u in rows:
+        state = "" if u.active else "  (disabled)"
+        click.echo(f"{u.name}\t{','.join(sorted(u.roles))}{state}")
+
+
+@main.group(cls=ServiceGroup)
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Create an API token for user NAME; the token is the last line printed."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        value = users.create_token(ctx, name)
+    click.echo(f"API token for {name} (shown once; send it as 'Authorization: Bearer <token>'):")
+    click.echo(value)
+
+
+# -- questionnaires -------------------------------------------------------------
+
+
+@main.group(cls=ServiceGroup)
+def questionnaire() -> None:
+    """Questionnaire definitions."""
+
+
+@questionnaire.command("list")
+def questionnaire_list() -> None:
+    """List the loaded questionnaires and versions."""
+    from .services.questionnaires import list_versions
+
+    with service_context() as ctx:
+        rows = list_versions(ctx)
+    if not rows:
+        click.echo(f"No questionnaires: put definitions under {ctx.config.layouts}/<id>/<version>/questionnaire.yaml.")
+    for v in rows:
+        frozen = "printed" if v.frozen else "not printed yet"
+        click.echo(f"{v.questionnaire}\t{v.version}\t{frozen}\t{v.title}")
+
+
+@questionnaire.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def questionnaire_validate(file: Path) -> None:
+    """Check a questionnaire definition FILE; print every problem with its line."""
+    from .errors import QuestionnaireError
+    from .services.questionnaires import validate_file
+
+    try:
+        loaded = validate_file(file)
+    except QuestionnaireError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        sys.exit(exc.exit_code)
+    q = loaded.questionnaire
+    click.echo(f"{file}: valid ({q.id} version {q.version}, {len(q.questions())} questions, "
+               f"{len(q.fields())} fields).")
+
+
+@questionnaire.command("show")
+@click.argument("questionnaire_id", metavar="ID")
+@click.option("--version", "version", default=None, help="A version (default: the newest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the fields as JSON.")
+def questionnaire_show(questionnaire_id: str, version: str | None, as_json: bool) -> None:
+    """Show a questionnaire's sections, questions and fields."""
+    from .services.questionnaires import get_questionnaire, get_version
+
+    with service_context() as ctx:
+        info = get_version(ctx, questionnaire_id, version)
+        q = get_questionnaire(ctx, questionnaire_id, info.version)
+    if as_json:
+        click.echo(json.dumps({
+            "questionnaire": q.id, "version": q.version, "title": q.title, "printed": info.frozen,
+            "fields": [{"id": f.id, "type": f.type.value, "values": list(f.values),
+                        "about_you": f.about_you, "feeds": f.feeds} for f in q.fields()],
+        }, indent=1))
+        return
+    click.echo(f"{q.title} ({q.id}, version {q.version}{', printed' if info.frozen else ''})")
+    for section in q.sections:
+        click.echo(f"\n{section.title}{'  [about you: counted only in aggregate]' if section.about_you else ''}")
+        for qu in section.questions:
+            click.echo(f"  {qu.id} ({qu.type.value}): {qu.text}")
+    click.echo("\nFields:")
+    for f in q.fields():
+        values = f" = {' | '.join(f.values)}" if f.values else ""
+        click.echo(f"  {f.id}\t{f.type.value}{values}")
+
+
+# -- printing --------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("questionnaire_id", metavar="QUESTIONNAIRE")
+@click.option("--variant", required=True, help="standard, large-print or easy-read.")
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The PDF to write.")
+@click.option("--version", "version", default=None, help="Questionnaire version (default: the newest).")
+@click.option("--copies", default=1, show_default=True, type=int, help="How many copies.")
+@click.option("--batch", default=None, help="A label for this print run, e.g. 'Estates night shift'.")
+@click.option("--manifest", type=click.Path(path_type=Path), default=None,
+              help="Write the print-run record (sheet ids and their PDF pages) to this JSON file.")
+def render(questionnaire_id: str, variant: str, output: Path, version: str | None, copies: int,
+           batch: str | None, manifest: Path | None) -> None:
+    """Draw COPIES copies of a questionnaire variant into one print-ready PDF."""
+    from .services import printing
+
+    if output.exists() and output.is_dir():
+        raise InvalidInput(f"--output {output} is a folder; give a file name such as {output / 'forms.pdf'}.")
+    with service_context() as ctx:
+        run = printing.order_print_run(ctx, questionnaire_id, variant, copies, batch=batch, version=version)
+        with progress_bar(copies, f"Drawing {copies} {variant} cop{'y' if copies == 1 else 'ies'}") as bar:
+            last = [0]
+
+            def advance(done: int, _total: int) -> None:
+                bar.update(done - last[0])
+                last[0] = done
+
+            info = printing.draw_print_run(ctx, run.id, output=output, progress=advance)
+        if manifest is not None:
+            printing.write_manifest(ctx, run.id, manifest)
+        layout = printing.manifest(ctx, run.id)["layout"]
+    click.echo(f"Wrote {output}: {copies} cop{'y' if copies == 1 else 'ies'} x {info.pages_per_copy} pages "
+               f"(print run {info.id}{', batch ' + repr(batch) if batch else ''}).")
+    click.echo(f"Layout: {layout}")
+    if manifest is not None:
+        click.echo(f"Manifest: {manifest}")
+
+
+def register_commands(app: Any) -> None:
+    """Make the same commands available under `flask --app forms_service.web:create_app`."""
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)

@@ -1,0 +1,194 @@
+"""The job queue, kept in the database so nothing needs a broker to start.
+
+A job is claimed by one worker under a lease; the worker extends the lease as
+it reports progress. If a worker dies, its lease runs out and another worker
+(or the same one after a restart) claims the job again, so task code must be
+idempotent: it skips what it already finished.
+
+Must never: put answer text into a job's payload or message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from ..errors import FormsServiceError
+from ..services.context import ServiceContext
+from ..store.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 3
+
+TaskFn = Callable[[ServiceContext, "JobHandle"], None]
+TASKS: dict[str, TaskFn] = {}
+
+
+def task(kind: str) -> Callable[[TaskFn], TaskFn]:
+    """Register ``fn`` as the code that runs jobs of ``kind``."""
+
+    def register(fn: TaskFn) -> TaskFn:
+        TASKS[kind] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    kind: str
+    state: str  # queued, running, done, failed
+    done: int
+    total: int
+    message: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+def _info(job: Job) -> JobInfo:
+    return JobInfo(
+        job.id, job.kind, job.state, job.done, job.total, job.message, dict(job.payload or {}),
+        job.created_at, job.finished_at,
+    )
+
+
+def enqueue(ctx: ServiceContext, kind: str, payload: dict[str, Any], total: int = 0) -> int:
+    if kind not in TASKS:
+        raise ValueError(f"no task is registered for job kind {kind!r}")
+    with ctx.db.session() as s:
+        job = Job(kind=kind, payload=payload, total=total)
+        s.add(job)
+        s.flush()
+        return job.id
+
+
+def get_job(ctx: ServiceContext, job_id: int) -> JobInfo | None:
+    with ctx.db.session() as s:
+        job = s.get(Job, job_id)
+        return _info(job) if job is not None else None
+
+
+class JobHandle:
+    """What a running task sees of its job: its payload and a way to report progress."""
+
+    def __init__(self, ctx: ServiceContext, job_id: int, payload: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.id = job_id
+        self.payload = payload
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        values: dict[str, Any] = {"done": done, "lease_until": utcnow() + LEASE}
+        if total is not None:
+            values["total"] = total
+        if message is not None:
+            values["message"] = message
+        with self.ctx.db.session() as s:
+            s.execute(update(Job).where(Job.id == self.id).values(**values))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(ctx: ServiceContext, worker: str, kinds: set[str] | None = None) -> JobHandle | None:
+    """Take the oldest job that is waiting, or whose worker's lease ran out."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        query = (
+            select(Job.id)
+            .where(
+                or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+                Job.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(Job.id)
+            .limit(5)
+        )
+        if kinds is not None:
+            query = query.where(Job.kind.in_(kinds))
+        candidates = list(s.scalars(query))
+    for job_id in candidates:
+        with ctx.db.session() as s:
+            taken = s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+                )
+                .values(
+                    state="running",
+                    worker=worker,
+                    lease_until=now + LEASE,
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                )
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                job = s.get(Job, job_id)
+                assert job is not None
+                return JobHandle(ctx, job.id, dict(job.payload or {}))
+    return None
+
+
+def _finish(ctx: ServiceContext, job_id: int, state: str, message: str | None) -> None:
+    with ctx.db.session() as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state=state, message=message, finished_at=utcnow(), lease_until=None)
+        )
+
+
+def run_one(ctx: ServiceContext, worker: str | None = None) -> bool:
+    """Claim and run one job; return False when there was nothing to do."""
+    handle = claim(ctx, worker or worker_name())
+    if handle is None:
+        return False
+    with ctx.db.session() as s:
+        job = s.get(Job, handle.id)
+        assert job is not None
+        kind, attempts = job.kind, job.attempts
+    fn = TASKS.get(kind)
+    if fn is None:
+        _finish(ctx, handle.id, "failed", f"This version of forms-service cannot run {kind!r} jobs.")
+        return True
+    try:
+        fn(ctx, handle)
+    except FormsServiceError as exc:
+        log.info("job failed", extra={"job": handle.id, "kind": kind, "reason": exc.code})
+        _finish(ctx, handle.id, "failed", exc.message)
+    except Exception:
+        log.exception("job crashed", extra={"job": handle.id, "kind": kind, "attempt": attempts})
+        if attempts >= MAX_ATTEMPTS:
+            _finish(ctx, handle.id, "failed", "The job failed with an internal error; see the service log.")
+        else:
+            with ctx.db.session() as s:
+                s.execute(update(Job).where(Job.id == handle.id).values(state="queued", lease_until=None))
+    else:
+        with ctx.db.session() as s:
+            job = s.get(Job, handle.id)
+            if job is not None and job.state == "running":
+                job.state, job.finished_at, job.lease_until = "done", utcnow(), None
+    return True
+
+
+def run_pending(ctx: ServiceContext, limit: int | None = None) -> int:
+    """Run queued jobs in this thread until none is left (or ``limit`` ran)."""
+    ran = 0
+    while (limit is None or ran < limit) and run_one(ctx):
+        ran += 1
+    return ran

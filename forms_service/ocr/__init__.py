@@ -1,0 +1,1 @@
+"""OCR engines. The reader asks for an engine; only ``tesseract.py`` runs tesseract."""

@@ -1,0 +1,300 @@
+"""Print runs: order copies of a printed variant, draw them, and count what came back.
+
+A print run (a *batch*) is N copies of one variant of one questionnaire
+version, each copy with its own random sheet id. The PDF is drawn by
+``forms_service.render`` and the variant's layout file is written from the
+same numbers. Ordering a run freezes the questionnaire version.
+
+Must never: record who a sheet was given to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from ..errors import InvalidInput, NotFound, RenderError
+from ..layout import dump_layout, layout_path
+from ..sheets import new_sheet_id
+from ..store.models import PrintRun, Sheet, utcnow
+from . import questionnaires
+from .context import ServiceContext
+
+BATCH_RE = re.compile(r"^[\w][\w .,/()&'-]{0,79}$")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PrintRunInfo:
+    id: int
+    questionnaire: str
+    version: str
+    variant: str
+    copies: int
+    batch: str | None
+    state: str
+    copies_done: int
+    pages_per_copy: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    sheets_returned: int
+    pdf_ready: bool
+
+    @property
+    def filename(self) -> str:
+        label = re.sub(r"[^A-Za-z0-9-]+", "-", self.batch or "")
+        return "-".join(p for p in (self.questionnaire, self.version, self.variant, label, f"run{self.id}") if p) + ".pdf"
+
+
+def variants() -> tuple[str, ...]:
+    from ..render import VARIANTS
+
+    return tuple(VARIANTS)
+
+
+def check_order(ctx: ServiceContext, variant: str, copies: int, batch: str | None) -> str | None:
+    if variant not in variants():
+        raise InvalidInput(f"{variant!r} is not a printed variant; choose one of {', '.join(variants())}.")
+    if copies < 1:
+        raise InvalidInput("Order at least one copy.")
+    if copies > ctx.config.max_copies:
+        raise InvalidInput(
+            f"One print run can have at most {ctx.config.max_copies} copies; split the order into "
+            f"several batches."
+        )
+    if batch is not None:
+        batch = batch.strip() or None
+    if batch is not None and not BATCH_RE.match(batch):
+        raise InvalidInput(
+            "A batch label has up to 80 letters, digits, spaces and simple punctuation, such as "
+            "'Estates night shift'."
+        )
+    return batch
+
+
+def order_print_run(
+    ctx: ServiceContext,
+    questionnaire: str,
+    variant: str,
+    copies: int,
+    batch: str | None = None,
+    version: str | None = None,
+    ordered_by: int | None = None,
+) -> PrintRunInfo:
+    """Record a print run (state ``queued``); the drawing happens in :func:`draw_print_run`."""
+    batch = check_order(ctx, variant, copies, batch)
+    info = questionnaires.get_version(ctx, questionnaire, version)
+    with ctx.db.session() as s:
+        run = PrintRun(
+            questionnaire_version_id=info.id, variant=variant, copies=copies, batch=batch,
+            ordered_by=ordered_by,
+        )
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    questionnaires.freeze(ctx, info.id)
+    return get_print_run(ctx, run_id)
+
+
+def queue_print_run(ctx: ServiceContext, **order: Any) -> PrintRunInfo:
+    """Order a print run and leave the drawing to the background worker."""
+    from ..jobs.queue import enqueue
+
+    info = order_print_run(ctx, **order)
+    enqueue(ctx, "render_print_run", {"print_run": info.id}, total=info.copies)
+    return info
+
+
+def draw_print_run(
+    ctx: ServiceContext, run_id: int, output: Path | None = None, progress: Progress | None = None
+) -> PrintRunInfo:
+    """Draw the run's PDF, refresh the layout file, and record its sheets.
+
+    Safe to run again after a crash: the PDF is written atomically and the
+    sheets are recorded in the same transaction that marks the run done.
+    """
+    from ..render import render_pdf
+
+    with ctx.db.session() as s:
+        run = s.get(PrintRun, run_id)
+        if run is None:
+            raise NotFound(f"There is no print run {run_id}.")
+        qv = run.questionnaire_version
+        qid, version, variant, copies = qv.questionnaire, qv.version, run.variant, run.copies
+        run.state, run.error = "running", None
+    q = questionnaires.get_questionnaire(ctx, qid, version)
+    target = output or (ctx.config.print_dir / f"run-{run_id}.pdf")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sheet_ids = _fresh_sheet_ids(ctx, copies)
+
+    step = max(1, copies // 100)
+
+    def report(done: int, total: int) -> None:
+        # record every 1 % (and the end), so a big run does not flood the database
+        if done != total and done % step:
+            return
+        with ctx.db.session() as s:
+            s.execute(update(PrintRun).where(PrintRun.id == run_id).values(copies_done=done))
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report)
+    except RenderError as exc:
+        with ctx.db.session() as s:
+            run = s.get(PrintRun, run_id)
+            assert run is not None
+            run.state, run.error, run.finished_at = "failed", exc.message, utcnow()
+        raise
+    dump_layout(result.layout, layout_path(ctx.config.layouts, qid, version, variant))
+    with ctx.db.session() as s:
+        run = s.get(PrintRun, run_id)
+        assert run is not None
+        s.execute(delete(Sheet).where(Sheet.print_run_id == run_id))
+        s.add_all(
+            Sheet(sheet_id=sheet, print_run_id=run_id, copy=i)
+            for i, (sheet, _pages) in enumerate(result.sheets, start=1)
+        )
+        run.state, run.copies_done, run.pages_per_copy = "done", copies, result.pages_per_copy
+        run.pdf_path, run.finished_at = str(target), utcnow()
+    return get_print_run(ctx, run_id)
+
+
+def manifest(ctx: ServiceContext, run_id: int) -> dict[str, Any]:
+    """The print-run record of the CLI contract."""
+    info = get_print_run(ctx, run_id)
+    with ctx.db.session() as s:
+        order = list(
+            s.scalars(select(Sheet.sheet_id).where(Sheet.print_run_id == run_id).order_by(Sheet.copy))
+        )
+    per = info.pages_per_copy or 0
+    return {
+        "questionnaire": info.questionnaire,
+        "version": info.version,
+        "variant": info.variant,
+        "batch": info.batch,
+        "layout": str(layout_path(ctx.config.layouts, info.questionnaire, info.version, info.variant)),
+        "sheets": [
+            {"sheet": sheet, "pdf_pages": list(range(i * per + 1, (i + 1) * per + 1))}
+            for i, sheet in enumerate(order)
+        ],
+    }
+
+
+def write_manifest(ctx: ServiceContext, run_id: int, path: Path) -> None:
+    doc = manifest(ctx, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _fresh_sheet_ids(ctx: ServiceContext, copies: int) -> list[str]:
+    ids: list[str] = []
+    seen: set[str] = set()
+    while len(ids) < copies:
+        batch = [new_sheet_id() for _ in range(copies - len(ids))]
+        batch = [b for b in batch if b not in seen]
+        with ctx.db.session() as s:
+            taken = set(s.scalars(select(Sheet.sheet_id).where(Sheet.sheet_id.in_(batch))))
+        for b in batch:
+            if b not in taken:
+                ids.append(b)
+                seen.add(b)
+    return ids
+
+
+def get_print_run(ctx: ServiceContext, run_id: int) -> PrintRunInfo:
+    runs = _runs(ctx, run_id)
+    if not runs:
+        raise NotFound(f"There is no print run {run_id}.")
+    return runs[0]
+
+
+def list_print_runs(ctx: ServiceContext) -> list[PrintRunInfo]:
+    return _runs(ctx, None)
+
+
+def _runs(ctx: ServiceContext, run_id: int | None) -> list[PrintRunInfo]:
+    returned = (
+        select(Sheet.print_run_id, func.count().label("n"))
+        .where(Sheet.returned_at.is_not(None))
+        .group_by(Sheet.print_run_id)
+        .subquery()
+    )
+    query = select(PrintRun, returned.c.n).outerjoin(returned, returned.c.print_run_id == PrintRun.id)
+    if run_id is not None:
+        query = query.where(PrintRun.id == run_id)
+    with ctx.db.session() as s:
+        out = []
+        for run, n in s.execute(query.order_by(PrintRun.id.desc())):
+            qv = run.questionnaire_version
+            out.append(
+                PrintRunInfo(
+                    run.id, qv.questionnaire, qv.version, run.variant, run.copies, run.batch, run.state,
+                    run.copies_done, run.pages_per_copy, run.error, run.created_at, run.finished_at,
+                    int(n or 0), bool(run.pdf_path and Path(run.pdf_path).exists()),
+                )
+            )
+        return out
+
+
+def pdf_path(ctx: ServiceContext, run_id: int) -> Path:
+    with ctx.db.session() as s:
+        run = s.get(PrintRun, run_id)
+        if run is None or run.state != "done" or not run.pdf_path or not Path(run.pdf_path).exists():
+            raise NotFound("This print run has no PDF (yet): wait until it is drawn.")
+        return Path(run.pdf_path)
+
+
+def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> Path:
+    """A one-copy sample of a variant (cached per definition), for page previews."""
+    from ..render import render_pdf
+
+    if variant not in variants():
+        raise NotFound(f"{variant!r} is not a printed variant.")
+    info = questionnaires.get_version(ctx, questionnaire, version)
+    path = ctx.config.previews_dir / questionnaire / version / f"{variant}-{info.sha256[:12]}.pdf"
+    if not path.exists():
+        q = questionnaires.get_questionnaire(ctx, questionnaire, version)
+        render_pdf(q, variant, path, copies=1)
+    return path
+
+
+def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: str, page: int) -> bytes:
+    """PNG bytes of one page of the sample copy, at screen resolution (cached)."""
+    import io
+
+    from ..render import render_previews
+
+    pdf = preview_pdf(ctx, questionnaire, version, variant)
+    png = pdf.with_name(f"{pdf.stem}-p{page}.png")
+    if png.exists():
+        return png.read_bytes()
+    images = render_previews(pdf, dpi=80)
+    if not 1 <= page <= len(images):
+        raise NotFound(f"The {variant} variant has pages 1 to {len(images)}; there is no page {page}.")
+    for n, image in enumerate(images, start=1):
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", optimize=True)
+        pdf.with_name(f"{pdf.stem}-p{n}.png").write_bytes(buf.getvalue())
+    return png.read_bytes()
+
+
+def preview_page_count(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> int:
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(preview_pdf(ctx, questionnaire, version, variant)))
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()

@@ -1,0 +1,163 @@
+"""Database tables (SQLAlchemy 2.0 declarative models).
+
+Schema changes go through Alembic migrations in ``store/migrations``; a test
+checks that the models and the migrations agree.
+
+Must never: store a sheet id next to anything about a person (users are staff
+who run the service, never respondents), or keep answer text in a log table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = (
+    "administrator",
+    "facilities-manager",
+    "accessibility-coordinator",
+    "verifier",
+    "moderator",
+    "analyst",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class User(Base):
+    """A member of staff who runs the service (never a respondent)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class QuestionnaireVersion(Base):
+    """One version of a questionnaire definition, as loaded from its YAML file."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PrintRun(Base):
+    """A batch of printed copies of one variant (the sheets, never who got them)."""
+
+    __tablename__ = "print_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_versions.id"), index=True
+    )
+    variant: Mapped[str] = mapped_column(String(32))
+    copies: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[str | None] = mapped_column(String(80), default=None)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    copies_done: Mapped[int] = mapped_column(Integer, default=0)
+    pages_per_copy: Mapped[int | None] = mapped_column(Integer, default=None)
+    pdf_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    ordered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship(lazy="joined")
+
+
+class Sheet(Base):
+    """One printed copy: its random id and the print run it came from."""
+
+    __tablename__ = "sheets"
+
+    sheet_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    print_run_id: Mapped[int] = mapped_column(ForeignKey("print_runs.id"), index=True)
+    copy: Mapped[int] = mapped_column(Integer)  # 1-based position in the run's PDF
+    returned_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Job(Base):
+    """A unit of background work, claimed by one worker at a time under a lease."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    worker: Mapped[str | None] = mapped_column(String(80), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,156 @@
+"""The command line, in the exact forms outside harnesses use, and its bad inputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHIPPED
+
+
+def test_db_upgrade_on_an_empty_home(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "Database is at revision 0001" in result.output
+    assert cli("db", "upgrade").exit_code == 0  # idempotent
+
+
+def test_user_add_with_password_from_stdin_and_list(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("user", "add", "maria", "--role", "verifier", "--role", "moderator", "--password-stdin",
+                 input="a very long password\n")
+    assert result.exit_code == 0, result.output
+    assert "Added maria (moderator, verifier)" in result.output
+    assert "a very long password" not in result.output
+    listing = cli("user", "list")
+    assert "maria\tmoderator,verifier" in listing.output
+
+
+def test_user_add_without_a_terminal_prints_a_generated_password(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("user", "add", "sam", "--role", "analyst", input="")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1].startswith("Password: ")
+
+
+def test_user_add_bad_inputs(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("user", "add", "x1", "--role", "wizard", "--password-stdin", input="a very long password\n")
+    assert result.exit_code == 2
+    assert "'wizard' is not a role; the roles are administrator" in result.output
+    result = cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="short\n")
+    assert result.exit_code == 2 and "at least 10 characters" in result.output
+    cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="a very long password\n")
+    result = cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="a very long password\n")
+    assert result.exit_code == 2 and "There is already a user called 'x1'" in result.output
+
+
+def test_token_create_prints_the_token_last(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("user", "add", "api", "--role", "verifier", "--password-stdin", input="a very long password\n")
+    result = cli("token", "create", "api")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1].startswith("fst_")
+    missing = cli("token", "create", "ghost")
+    assert missing.exit_code == 2 and "There is no user called 'ghost'" in missing.output
+
+
+def test_questionnaire_list_show_validate(cli) -> None:  # type: ignore[no-untyped-def]
+    listing = cli("questionnaire", "list")
+    assert listing.exit_code == 0
+    assert "big-leeds-conversation\t2026-11\tnot printed yet\tThe Big Leeds Conversation" in listing.output
+    shown = cli("questionnaire", "show", "big-leeds-conversation")
+    assert shown.exit_code == 0
+    assert "values.academic-excellence\tsingle_choice = 1 | 2 | 3 | 4 | 5 | dont-know" in shown.output
+    as_json = cli("questionnaire", "show", "big-leeds-conversation", "--json")
+    assert '"id": "q_values"' in as_json.output
+    valid = cli("questionnaire", "validate", str(SHIPPED))
+    assert valid.exit_code == 0 and "valid (big-leeds-conversation version 2026-11" in valid.output
+
+
+def test_questionnaire_validate_reports_every_problem_with_its_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.yaml"
+    text = SHIPPED.read_text().replace("type: rating", "type: ranking").replace("pictogram: microscope", "pictogram: zzz")
+    broken.write_text(text)
+    result = cli("questionnaire", "validate", str(broken))
+    assert result.exit_code == 2
+    assert f"{broken}, line " in result.output and "sections.1.questions.0.type" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_questionnaire(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("questionnaire", "show", "no-such-form")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: There is no questionnaire called 'no-such-form' (known: big-leeds-conversation)."
+    )
+
+
+def test_a_broken_definition_in_the_layouts_folder_is_named(cli, layouts: Path) -> None:  # type: ignore[no-untyped-def]
+    path = layouts / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+    path.write_text(path.read_text().replace("title: The Big", "titel: The Big"))
+    result = cli("questionnaire", "list")
+    assert result.exit_code == 2 and f"{path}, line 7: 'titel' is not a known key here" in result.output
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **env}
+    exe = Path(sys.executable).with_name("forms-service")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none",
+         "error: Cannot connect to the database at postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        ("not a url", "error: DATABASE_URL 'not a url' is not a database address"),
+        ("oracle+nothing://x@y/z", "names a kind of database this service does not support"),
+    ],
+)
+def test_wrong_database_url(cli_env: dict[str, str], url: str, message: str) -> None:
+    result = _run(["user", "list"], {**cli_env, "DATABASE_URL": url})
+    assert result.returncode == 5
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_password_in_database_url_is_never_printed(cli_env: dict[str, str]) -> None:
+    result = _run(["user", "list"], {**cli_env, "DATABASE_URL": "postgresql+psycopg://u:hunter22@127.0.0.1:1/x"})
+    assert result.returncode == 5 and "hunter22" not in result.stderr and "***" in result.stderr
+
+
+def test_unwritable_home(cli_env: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = _run(["user", "list"], {**cli_env, "FORMS_SERVICE_HOME": str(blocker / "home")})
+    assert result.returncode == 3
+    assert result.stderr.startswith(f"error: FORMS_SERVICE_HOME ({blocker / 'home'}) is not a folder")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_tesseract_is_explained(cli_env: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = _run(["setup"], {**cli_env, "PATH": str(empty)})
+    assert result.returncode == 4
+    assert "tesseract (the OCR program) is not installed" in result.stderr
+    assert "apt-get install tesseract-ocr tesseract-ocr-eng" in result.stderr
+
+
+def test_setup_makes_an_administrator_once(cli_env: dict[str, str]) -> None:
+    first = _run(["setup"], cli_env)
+    assert first.returncode == 0, first.stderr
+    assert "Questionnaire big-leeds-conversation 2026-11: added." in first.stdout
+    assert "user name: admin" in first.stdout and "password:" in first.stdout
+    second = _run(["setup"], cli_env)
+    assert second.returncode == 0 and "password:" not in second.stdout
+    assert "2026-11: unchanged." in second.stdout
+
+
+def test_commands_are_shared_with_flask(cli_env: dict[str, str]) -> None:
+    flask = Path(sys.executable).with_name("flask")
+    result = subprocess.run([str(flask), "--app", "forms_service.web:create_app", "questionnaire", "list"],
+                            capture_output=True, text=True, env={**os.environ, **cli_env}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "big-leeds-conversation\t2026-11" in result.stdout
