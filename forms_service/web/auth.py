@@ -76,7 +76,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 class SignInForm(FlaskForm):
     name = StringField("User name", validators=[DataRequired(message="Enter your user name.")],
-                       render_kw={"autocomplete": "username", "autofocus": True})
+                       render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")],
                              render_kw={"autocomplete": "current-password"})
 

@@ -1,0 +1,66 @@
+"""The service as `make run` starts it: a real process on 127.0.0.1, driven by a real browser."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def test_health_and_openapi_over_http(live_server: LiveServer) -> None:
+    with urllib.request.urlopen(live_server.url + "/health") as response:
+        assert json.load(response) == {"status": "ok"}
+    with urllib.request.urlopen(live_server.url + "/api/v1/openapi.json") as response:
+        assert json.load(response)["openapi"].startswith("3.1")
+
+
+def test_api_token_made_by_the_cli_works_over_http(live_server: LiveServer) -> None:
+    added = live_server.cli("user", "add", "station", "--role", "verifier", "--password-stdin",
+                            input="a long station password\n")
+    assert added.returncode == 0, added.stderr
+    token = live_server.cli("token", "create", "station").stdout.strip().splitlines()[-1]
+    request = urllib.request.Request(live_server.url + "/api/v1/questionnaires",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as response:
+        assert json.load(response)["items"][0]["questionnaire"] == "big-leeds-conversation"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(live_server.url + "/api/v1/print-runs")
+    assert err.value.code == 401
+
+
+def sign_in_with_keyboard(page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server.url + "/")
+    assert page.url.endswith("/sign-in?next=%2F")
+    for _ in range(3):  # the skip link, the site name, then the user name box
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "name"
+    page.keyboard.type(live_server.admin)
+    page.keyboard.press("Tab")
+    page.keyboard.type(live_server.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+
+
+def test_sign_in_with_the_keyboard_alone(live_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server.url + "/sign-in")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    sign_in_with_keyboard(page, live_server)
+    assert page.get_by_role("heading", level=1).inner_text() == "Hello, admin"
+    page.screenshot(path=str(tmp_path / "home.png"))
+
+
+def test_wrong_password_shows_an_error_summary(live_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server.url + "/sign-in")
+    page.fill("#name", "admin")
+    page.fill("#password", "wrong password")
+    page.click("button[type=submit]")
+    assert "There is a problem" in page.inner_text(".error-summary")
+    assert page.get_attribute("#password", "aria-invalid") == "true"
