@@ -67,7 +67,13 @@ def _info(job: Job) -> JobInfo:
     )
 
 
+def _load_tasks() -> None:
+    """Register the service's job kinds (importing the module registers them)."""
+    from ..services import tasks  # noqa: F401
+
+
 def enqueue(ctx: ServiceContext, kind: str, payload: dict[str, Any], total: int = 0) -> int:
+    _load_tasks()
     if kind not in TASKS:
         raise ValueError(f"no task is registered for job kind {kind!r}")
     with ctx.db.session() as s:
@@ -162,6 +168,7 @@ def run_one(ctx: ServiceContext, worker: str | None = None) -> bool:
         job = s.get(Job, handle.id)
         assert job is not None
         kind, attempts = job.kind, job.attempts
+    _load_tasks()
     fn = TASKS.get(kind)
     if fn is None:
         _finish(ctx, handle.id, "failed", f"This version of forms-service cannot run {kind!r} jobs.")

@@ -14,6 +14,7 @@ Pure domain code: no Flask, no SQL. Must never hold anything about a respondent.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -123,9 +124,12 @@ def dump_layout(layout: Layout, path: str | Path) -> Path:
     """Write a layout file atomically (never a half-written file on disk)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(dumps_layout(layout), encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        tmp.write_text(dumps_layout(layout), encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

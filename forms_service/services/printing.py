@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +21,14 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from ..errors import InvalidInput, NotFound, RenderError
-from ..layout import dump_layout, layout_path
+from ..errors import FrozenVersionError, InvalidInput, NotFound, RenderError
+from ..layout import Layout, dump_layout, dumps_layout, layout_path
 from ..sheets import new_sheet_id
 from ..store.models import PrintRun, Sheet, utcnow
 from . import questionnaires
 from .context import ServiceContext
 
+_PREVIEW_LOCK = threading.Lock()
 BATCH_RE = re.compile(r"^[\w][\w .,/()&'-]{0,79}$")
 
 Progress = Callable[[int, int], None]
@@ -122,7 +124,7 @@ def draw_print_run(
     Safe to run again after a crash: the PDF is written atomically and the
     sheets are recorded in the same transaction that marks the run done.
     """
-    from ..render import render_pdf
+    from ..render import build_layout, render_pdf
 
     with ctx.db.session() as s:
         run = s.get(PrintRun, run_id)
@@ -135,7 +137,7 @@ def draw_print_run(
     target = output or (ctx.config.print_dir / f"run-{run_id}.pdf")
     target.parent.mkdir(parents=True, exist_ok=True)
     sheet_ids = _fresh_sheet_ids(ctx, copies)
-
+    layout_file = layout_path(ctx.config.layouts, qid, version, variant)
     step = max(1, copies // 100)
 
     def report(done: int, total: int) -> None:
@@ -148,14 +150,12 @@ def draw_print_run(
             progress(done, total)
 
     try:
+        _check_layout_kept(ctx, run_id, build_layout(q, variant), layout_file)
         result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report)
-    except RenderError as exc:
-        with ctx.db.session() as s:
-            run = s.get(PrintRun, run_id)
-            assert run is not None
-            run.state, run.error, run.finished_at = "failed", exc.message, utcnow()
+    except (RenderError, FrozenVersionError) as exc:
+        _fail(ctx, run_id, exc.message)
         raise
-    dump_layout(result.layout, layout_path(ctx.config.layouts, qid, version, variant))
+    dump_layout(result.layout, layout_file)
     with ctx.db.session() as s:
         run = s.get(PrintRun, run_id)
         assert run is not None
@@ -167,6 +167,32 @@ def draw_print_run(
         run.state, run.copies_done, run.pages_per_copy = "done", copies, result.pages_per_copy
         run.pdf_path, run.finished_at = str(target), utcnow()
     return get_print_run(ctx, run_id)
+
+
+def _fail(ctx: ServiceContext, run_id: int, message: str) -> None:
+    with ctx.db.session() as s:
+        run = s.get(PrintRun, run_id)
+        assert run is not None
+        run.state, run.error, run.finished_at = "failed", message, utcnow()
+
+
+def _check_layout_kept(ctx: ServiceContext, run_id: int, layout: Layout, path: Path) -> None:
+    """Refuse a drawing whose boxes would move on a variant that has been printed before."""
+    if path.exists() and path.read_text(encoding="utf-8") != dumps_layout(layout):
+        with ctx.db.session() as s:
+            this = s.get(PrintRun, run_id)
+            assert this is not None
+            earlier = s.scalar(
+                select(func.count()).select_from(PrintRun).where(
+                    PrintRun.questionnaire_version_id == this.questionnaire_version_id,
+                    PrintRun.variant == this.variant, PrintRun.state == "done", PrintRun.id != run_id,
+                )
+            )
+        if earlier:
+            raise FrozenVersionError(
+                f"The {this.variant} layout of this questionnaire version would change ({path}), "
+                f"but copies of it have already been printed; print a new questionnaire version instead."
+            )
 
 
 def manifest(ctx: ServiceContext, run_id: int) -> dict[str, Any]:
@@ -265,6 +291,7 @@ def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: 
     info = questionnaires.get_version(ctx, questionnaire, version)
     path = ctx.config.previews_dir / questionnaire / version / f"{variant}-{info.sha256[:12]}.pdf"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         q = questionnaires.get_questionnaire(ctx, questionnaire, version)
         render_pdf(q, variant, path, copies=1)
     return path
@@ -276,18 +303,22 @@ def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: 
 
     from ..render import render_previews
 
-    pdf = preview_pdf(ctx, questionnaire, version, variant)
-    png = pdf.with_name(f"{pdf.stem}-p{page}.png")
-    if png.exists():
+    with _PREVIEW_LOCK:  # a page of previews asks for all its images at once
+        pdf = preview_pdf(ctx, questionnaire, version, variant)
+        png = pdf.with_name(f"{pdf.stem}-p{page}.png")
+        if png.exists():
+            return png.read_bytes()
+        images = render_previews(pdf, dpi=80)
+        if not 1 <= page <= len(images):
+            raise NotFound(f"The {variant} variant has pages 1 to {len(images)}; there is no page {page}.")
+        for n, image in enumerate(images, start=1):
+            buf = io.BytesIO()
+            image.save(buf, format="PNG", optimize=True)
+            target = pdf.with_name(f"{pdf.stem}-p{n}.png")
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(target)
         return png.read_bytes()
-    images = render_previews(pdf, dpi=80)
-    if not 1 <= page <= len(images):
-        raise NotFound(f"The {variant} variant has pages 1 to {len(images)}; there is no page {page}.")
-    for n, image in enumerate(images, start=1):
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=True)
-        pdf.with_name(f"{pdf.stem}-p{n}.png").write_bytes(buf.getvalue())
-    return png.read_bytes()
 
 
 def preview_page_count(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> int:

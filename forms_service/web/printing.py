@@ -70,6 +70,7 @@ def index() -> Any:
             return redirect(url_for("printing.run", run_id=run.id))
     status = 200 if not form.errors else 400
     return render_template("printing/index.html", form=form, runs=printing.list_print_runs(ctx),
+                           versions=questionnaires.list_versions(ctx),
                            variants=VARIANT_LABELS, max_copies=ctx.config.max_copies), status
 
 

@@ -64,3 +64,34 @@ def test_wrong_password_shows_an_error_summary(live_server: LiveServer, page) ->
     page.click("button[type=submit]")
     assert "There is a problem" in page.inner_text(".error-summary")
     assert page.get_attribute("#password", "aria-invalid") == "true"
+
+
+def test_order_a_print_run_and_watch_it_in_the_browser(live_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sign_in_with_keyboard(page, live_server)
+    page.get_by_role("link", name="Print", exact=True).click()
+    page.select_option("#variant", "large-print")
+    page.fill("#copies", "40")
+    page.fill("#batch", "Estates night shift")
+    page.get_by_role("button", name="Draw the PDF").click()
+    page.wait_for_url("**/print/runs/*")
+    page.get_by_text("Ready: 40 copies drawn.").wait_for(timeout=60_000)
+    assert page.eval_on_selector("#bar", "b => b.value") == 40
+    page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the PDF").click()
+    saved = tmp_path / "run.pdf"
+    info.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
+    assert info.value.suggested_filename.endswith(".pdf")
+    page.get_by_role("link", name="Back to print runs").click()
+    row = page.locator("tbody tr").filter(has_text="Estates night shift")
+    assert "large-print" in row.inner_text() and "done" in row.inner_text()
+
+
+def test_previews_show_every_page(live_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    sign_in_with_keyboard(page, live_server)
+    page.goto(live_server.url + "/print/preview/big-leeds-conversation/2026-11/easy-read")
+    images = page.locator(".previews img")
+    assert images.count() == 12
+    images.first.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('.previews img').naturalWidth > 0")

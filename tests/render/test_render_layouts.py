@@ -1,0 +1,136 @@
+"""The layout files: valid, complete, identical in ids and values across variants, and not stale."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from render_helpers import LAYOUTS, MM, Rendered
+
+from forms_service.layout import (
+    Layout,
+    dumps_layout,
+    layout_path,
+    load_layout,
+    validate_layout_json,
+)
+from forms_service.questionnaire.model import Questionnaire
+from forms_service.render import VARIANTS, build_layout
+from forms_service.render.refresh_layouts import refresh
+
+
+def field_values(layout: Layout) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = defaultdict(list)
+    for page in layout.pages:
+        for f in page.fields:
+            values[f.id].extend(b.value for b in f.boxes)
+    return dict(values)
+
+
+def overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_variants_are_the_three_documented_ones() -> None:
+    assert VARIANTS == ("standard", "large-print", "easy-read")
+
+
+def test_layout_validates_against_the_published_schema(rendered: Rendered) -> None:
+    doc = rendered.result.layout.to_json()
+    validate_layout_json(doc)
+    assert doc["variant"] == rendered.variant
+    assert [p["page"] for p in doc["pages"]] == list(range(1, rendered.result.pages_per_copy + 1))
+
+
+def test_build_layout_is_the_layout_the_drawing_used(rendered: Rendered, questionnaire: Questionnaire) -> None:
+    assert build_layout(questionnaire, rendered.variant).to_json() == rendered.result.layout.to_json()
+
+
+def test_field_ids_are_the_questionnaire_fields(rendered: Rendered, questionnaire: Questionnaire) -> None:
+    layout = rendered.result.layout
+    assert set(layout.field_ids()) == {f.id for f in questionnaire.fields()}
+    assert layout.field_ids() == [f.id for f in questionnaire.fields()]  # reading order too
+    values = field_values(layout)
+    for spec in questionnaire.fields():
+        if spec.type.value == "text":
+            continue
+        assert values[spec.id] == list(spec.values), spec.id
+    kinds = {f.id: f.type for p in layout.pages for f in p.fields}
+    assert kinds == {spec.id: spec.type.value for spec in questionnaire.fields()}
+
+
+def test_text_fields_have_parts_numbered_from_one(rendered: Rendered) -> None:
+    parts: dict[str, list[int]] = defaultdict(list)
+    for page in rendered.result.layout.pages:
+        for f in page.fields:
+            if f.type == "text":
+                parts[f.id].append(f.part or 0)
+    assert parts
+    for field_id, numbers in parts.items():
+        assert numbers == list(range(1, len(numbers) + 1)), field_id
+
+
+def test_ids_and_values_are_identical_across_variants(renders: Any) -> None:
+    layouts = [renders[v].result.layout for v in VARIANTS]
+    first = field_values(layouts[0])
+    for layout in layouts[1:]:
+        assert layout.field_ids() == layouts[0].field_ids()
+        assert field_values(layout) == first
+
+
+def test_fields_keep_clear_of_each_other_the_page_code_and_the_marks(rendered: Rendered) -> None:
+    for page in rendered.result.layout.pages:
+        rects = [b.rect for f in page.fields for b in f.boxes] + [f.rect for f in page.fields if f.rect]
+        for i, a in enumerate(rects):
+            assert not overlaps(a, page.page_code)
+            for fx, fy in page.fiducials:
+                assert not overlaps(a, (fx - 5 * MM, fy - 5 * MM, fx + 5 * MM, fy + 5 * MM))
+            for b in rects[i + 1 :]:
+                assert not overlaps(a, b), (a, b)
+
+
+def test_large_print_never_splits_a_question_across_pages(renders: Any, questionnaire: Questionnaire) -> None:
+    layout = renders["large-print"].result.layout
+    for q in questionnaire.questions():
+        pages = {
+            p.page for p in layout.pages for f in p.fields if f.id == q.id or f.id.startswith(q.id + ".")
+        }
+        assert len(pages) == 1, f"{q.id} is on pages {sorted(pages)}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_committed_layout_files_are_fresh(variant: str, questionnaire: Questionnaire) -> None:
+    path = layout_path(LAYOUTS, questionnaire.id, questionnaire.version, variant)
+    assert path.exists(), f"{path} is missing: run python -m forms_service.render.refresh_layouts"
+    expected = dumps_layout(build_layout(questionnaire, variant))
+    assert path.read_text(encoding="utf-8") == expected, (
+        f"{path} is stale: run python -m forms_service.render.refresh_layouts"
+    )
+    assert load_layout(path).to_json() == build_layout(questionnaire, variant).to_json()
+
+
+def test_refresh_reports_nothing_stale_in_the_repository() -> None:
+    assert refresh(LAYOUTS, check=True) == []
+
+
+def test_refresh_writes_missing_layouts(tmp_path: Any, questionnaire: Questionnaire) -> None:
+    folder = tmp_path / questionnaire.id / questionnaire.version
+    folder.mkdir(parents=True)
+    source = LAYOUTS / questionnaire.id / questionnaire.version / "questionnaire.yaml"
+    (folder / "questionnaire.yaml").write_bytes(source.read_bytes())
+    written = refresh(tmp_path)
+    assert sorted(p.name for p in written) == sorted(f"{v}.json" for v in VARIANTS)
+    assert refresh(tmp_path, check=True) == []
+
+
+def test_section_headings_are_never_left_alone_at_the_foot_of_a_page(
+    rendered: Rendered, questionnaire: Questionnaire
+) -> None:
+    layout = rendered.result.layout
+    for section in questionnaire.sections:
+        first = section.questions[0].id
+        page = next(
+            p.page for p in layout.pages for f in p.fields if f.id == first or f.id.startswith(first + ".")
+        )
+        assert section.title in rendered.pages[page - 1].text.replace("\n", " "), section.id
