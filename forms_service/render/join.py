@@ -71,9 +71,9 @@ class _Batch:
     def object(self, number: int) -> bytes:
         """The bytes of object ``number``, from ``N 0 obj`` to ``endobj`` inclusive."""
         start = self.offsets[number]
-        stream = _STREAM.search(self.data, start)
         end_obj = self.data.find(b"endobj", start)
-        if stream is not None and stream.start() < end_obj:
+        stream = _STREAM.search(self.data, start, end_obj)
+        if stream is not None:
             # skip the stream data (it may contain anything) before looking for endobj
             end_obj = self.data.find(b"endobj", self.data.find(b"endstream", stream.end()))
         return self.data[start : end_obj + len(b"endobj")]
