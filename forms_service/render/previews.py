@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from ..errors import RenderError
+from ..pdfium import PDFIUM_LOCK
 
 
 def render_previews(
@@ -20,6 +21,11 @@ def render_previews(
     """Pages of ``pdf`` (a path or the PDF's bytes) as RGB images; ``pages`` are 1-based (default: all)."""
     if dpi <= 0 or dpi > 1200:
         raise RenderError(f"A preview resolution must be between 1 and 1200 dpi, not {dpi}.")
+    with PDFIUM_LOCK:
+        return _render(pdf, dpi, pages)
+
+
+def _render(pdf: Path | bytes, dpi: int, pages: Sequence[int] | None) -> list[Image.Image]:
     try:
         doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
     except (pdfium.PdfiumError, FileNotFoundError, OSError) as exc:

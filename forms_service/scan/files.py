@@ -45,6 +45,7 @@ import pypdfium2.raw as pdfium_c
 from numpy.typing import NDArray
 from PIL import Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin
 
+from ..pdfium import PDFIUM_LOCK
 from .errors import (
     DamagedScanFile,
     EmptyScanFile,
@@ -77,7 +78,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 A4_LONG_SIDE_IN = 297 / 25.4
 _SUPPORTED = "PDF, TIFF, PNG or JPEG"
-_PDFIUM_LOCK = threading.RLock()
+_PDFIUM_LOCK = PDFIUM_LOCK
 
 
 @dataclass(frozen=True)

@@ -324,8 +324,12 @@ def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: 
 def preview_page_count(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> int:
     import pypdfium2
 
-    pdf = pypdfium2.PdfDocument(str(preview_pdf(ctx, questionnaire, version, variant)))
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
+    from ..pdfium import PDFIUM_LOCK
+
+    path = preview_pdf(ctx, questionnaire, version, variant)
+    with PDFIUM_LOCK:
+        pdf = pypdfium2.PdfDocument(str(path))
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
