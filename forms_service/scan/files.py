@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import threading
 import warnings
 import zipfile
 from collections.abc import Iterator

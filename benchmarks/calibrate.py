@@ -1,0 +1,512 @@
+"""Fit and check the scan reader's calibration on a labelled synthetic corpus.
+
+Usage::
+
+    python benchmarks/calibrate.py [--pages N] [--seed S] [--workers W]
+                                   [--corpus FILE] [--reuse] [--write]
+
+1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
+   (`big-leeds-conversation` 2026-11, all three variants) are rendered,
+   filled by synthetic respondents (:mod:`forms_service.synth.fill`: ticks,
+   crosses, circles, corrections, pencil, felt tip, handwriting, ...),
+   scanned with a preset of :mod:`forms_service.scan.degrade` (office,
+   office-150, bilevel-200, photocopy, phone), warped back with a small
+   alignment error, and measured by the field readers. Some single-choice
+   fields with five or more boxes are filled and read as multiple choice, so
+   both choice types are calibrated. Every record keeps the truth.
+2. **Split** by page: 40 % fits the box model, 30 % fits the calibration
+   curves and chooses the thresholds, 30 % is held out.
+3. **Fit**: the multinomial box model (empty / marked / filled), isotonic
+   curves per field type and scan kind (grey, bilevel), thresholds for the
+   target errors (choice fields 0.05 %; handwriting 1 %; blank areas: no
+   written answer called blank).
+4. **Report** on the held-out quarter: reliability tables, automation and
+   error per field type, preset and variant, written answers called blank,
+   the OCR character error rate. ``--write`` saves
+   ``forms_service/scan/calibration.json``.
+
+The corpus goes to ``--corpus`` (default: a file in the system's temporary
+folder) so that ``--reuse`` can refit without re-scanning. Synthetic forms
+only; nothing here touches a respondent's data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import pickle
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from forms_service.layout import LayoutField, load_layout  # noqa: E402
+from forms_service.scan.calibration import (  # noqa: E402
+    Calibration,
+    Curve,
+    fit_box_model,
+    fit_isotonic,
+)
+from forms_service.scan.marks import (  # noqa: E402
+    FEATURES,
+    STATES,
+    calibration_key,
+    decide_field,
+    measure_field,
+    render_blank,
+)
+from forms_service.scan.writing import (  # noqa: E402
+    TEXT_FEATURES,
+    measure_area,
+    ocr_suggestion,
+    written_probability,
+)
+from forms_service.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan  # noqa: E402
+
+QUESTIONNAIRE = ROOT / "layouts" / "big-leeds-conversation" / "2026-11"
+VARIANTS = ("standard", "large-print", "easy-read")
+PRESETS = {"office": 0.3, "office-150": 0.15, "bilevel-200": 0.15, "photocopy": 0.2, "phone": 0.2}
+SCALES = {300 / 72: 0.7, 200 / 72: 0.3}
+TARGET_CHOICE_ERROR = 0.0005
+TARGET_TEXT_ERROR = 0.01
+TEXT_WRITTEN_THRESHOLD = 0.05
+KEYS = ("single_choice", "multi_choice", "text_blank", "text")
+DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "forms-service-calibration-corpus.pkl"
+
+# --------------------------------------------------------------------------- corpus
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(pdf_dir: str) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    _STATE["pdf_dir"] = Path(pdf_dir)
+    _STATE["layouts"] = {v: load_layout(QUESTIONNAIRE / f"{v}.json") for v in VARIANTS}
+    _STATE["blanks"] = {}
+
+
+def _blank(variant: str, page: int, scale: float) -> np.ndarray:
+    key = (variant, page, round(scale, 4))
+    blanks: dict[Any, np.ndarray] = _STATE["blanks"]
+    if key not in blanks:
+        blanks[key] = render_blank(_STATE["pdf_dir"] / f"{variant}.pdf", page, scale)
+    return blanks[key]
+
+
+def make_sample(args: tuple[int, int, float]) -> list[dict[str, Any]]:
+    """One synthetic page: fill, scan, read; records of every field with the truth."""
+    seed, index, ocr_share = args
+    rng = np.random.default_rng([seed, index])
+    variant = VARIANTS[index % len(VARIANTS)]
+    layout = _STATE["layouts"][variant]
+    pages = [p for p in layout.pages if p.fields]
+    choice_pages = [p for p in pages if any(f.type != "text" for f in p.fields)]
+    text_pages = [p for p in pages if any(f.type == "text" for f in p.fields)]
+    page = choice_pages[int(rng.integers(len(choice_pages)))] if rng.random() < 0.75 else text_pages[int(rng.integers(len(text_pages)))]
+    preset = str(rng.choice(list(PRESETS), p=list(PRESETS.values())))
+    scale = float(rng.choice(list(SCALES), p=list(SCALES.values())))
+    source = 300 / 72
+    types = {f.id: "multi_choice" for f in page.fields if f.type == "single_choice" and len(f.boxes) >= 5 and rng.random() < 0.3}
+    person = random_respondent(rng)
+    blank_src = _blank(variant, page.page, source)
+    filled = fill_page(blank_src, page, source, rng, respondent=person, field_types=types)
+    scan = simulate_scan(filled.image, (page.width, page.height), rng, preset, source_scale=source, scale=scale)
+    blank = _blank(variant, page.page, scale)
+    common = {"sample": index, "variant": variant, "preset": preset, "bilevel": scan.bilevel,
+              "scale": scale, "page": page.page, "pen": person.pen.kind}  # fmt: skip
+    records = []
+    for f in page.fields:
+        kind = types.get(f.id, f.type)
+        if kind == "text":
+            assert f.rect is not None
+            start = time.perf_counter()
+            m = measure_area(scan.warped, blank, f.rect, scale)
+            seconds = time.perf_counter() - start
+            rec = {**common, "field": f.id, "type": "text", "case": filled.cases[f.id],
+                   "font": person.font.name if person.font else None,
+                   "truth": filled.truth[f.id], "features": m.features, "seconds": seconds,
+                   "ocr": None, "words": None}  # fmt: skip
+            if m.ink_bbox is not None and filled.truth[f.id] and rng.random() < ocr_share:
+                start = time.perf_counter()
+                text, words = ocr_suggestion(scan.warped, blank, m.ink_bbox, scale)
+                rec.update(ocr=text, words=words, ocr_seconds=time.perf_counter() - start)
+            records.append(rec)
+            continue
+        start = time.perf_counter()
+        measures = measure_field(scan.warped, blank, f, scale)
+        seconds = time.perf_counter() - start
+        drawn = filled.marks.get(f.id, {})
+        records.append({**common, "field": f.id, "type": kind, "case": filled.cases[f.id],
+                        "truth": filled.truth[f.id], "values": [b.value for b in f.boxes],
+                        "marks": [drawn.get(b.value, "") for b in f.boxes],
+                        "features": [m.features for m in measures], "seconds": seconds})  # fmt: skip
+    return records
+
+
+def build_corpus(pages: int, seed: int, workers: int, ocr_share: float) -> list[dict[str, Any]]:
+    from forms_service.questionnaire import load_definition
+    from forms_service.render import render_pdf
+
+    q = load_definition(QUESTIONNAIRE / "questionnaire.yaml").questionnaire
+    with tempfile.TemporaryDirectory() as folder:
+        for v in VARIANTS:
+            render_pdf(q, v, Path(folder) / f"{v}.pdf", copies=1)
+        jobs = [(seed, i, ocr_share) for i in range(pages)]
+        records: list[dict[str, Any]] = []
+        start = time.time()
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(folder,)) as pool:
+            for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
+                records.extend(recs)
+                if n % 200 == 0:
+                    print(f"  {n}/{pages} pages, {time.time() - start:.0f} s", file=sys.stderr)
+    return records
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def box_label(mark: str) -> int:
+    if mark == "filled":
+        return 2
+    return 1 if mark in MARK_STYLES else 0
+
+
+def split(record: dict[str, Any]) -> str:
+    """By page: 40 % fits the box model, 30 % the curves and thresholds, 30 % is held out."""
+    r = record["sample"] % 10
+    return "train" if r < 4 else ("calib" if r < 7 else "test")
+
+
+def field_correct(value: Any, truth: Any) -> bool:
+    if isinstance(truth, list):
+        return sorted(value or []) == truth
+    return value == truth
+
+
+def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
+    choice = [r for r in records if r["type"] != "text"]
+    train = [r for r in choice if split(r) == "train"]
+    rows = [[f[n] for n in FEATURES] for r in train for f in r["features"]]
+    labels = [box_label(m) for r in train for m in r["marks"]]
+    model = fit_box_model(FEATURES, rows, labels)
+    provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
+    # raw field scores with the fitted model
+    for r in choice:
+        reading = decide_field(_field(r), r["features"], provisional)
+        r["raw"] = reading.raw_confidence
+        r["value"] = reading.value
+        r["ambiguous"] = reading.ambiguous
+        r["cancelled"] = reading.cancelled
+        r["correct"] = field_correct(reading.value, r["truth"])
+    texts = [r for r in records if r["type"] == "text"]
+    for r in texts:
+        p = written_probability(r["features"])
+        r["p_written"] = p
+        r["written"] = p >= TEXT_WRITTEN_THRESHOLD
+        r["raw_blank"] = 1.0 - p
+    curves: dict[str, Curve] = {}
+    thresholds: dict[str, float | None] = {}
+    calib = [r for r in records if split(r) == "calib"]
+    for ftype in ("single_choice", "multi_choice"):
+        for blank in (False, True):
+            for bilevel in (False, True):
+                base = ftype + (":blank" if blank else "")
+                key = base + ("@bilevel" if bilevel else "")
+                sel = [r for r in calib if r["type"] == ftype and r["bilevel"] == bilevel
+                       and calibration_key(ftype, r["value"]) == base
+                       and not r["ambiguous"] and not r["cancelled"]]  # fmt: skip
+                curves[key] = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel])
+                conf = curves[key]([r["raw"] for r in sel])
+                thresholds[key] = choose_threshold(conf, np.array([r["correct"] for r in sel]), TARGET_CHOICE_ERROR)
+    for bilevel in (False, True):
+        key = "text_blank" + ("@bilevel" if bilevel else "")
+        sel = [r for r in calib if r["type"] == "text" and r["bilevel"] == bilevel]
+        blank_read = [r for r in sel if not r["written"]]
+        curves[key] = fit_isotonic([r["raw_blank"] for r in sel], [r["truth"] == "" for r in sel])
+        thresholds[key] = blank_threshold(curves[key], [r for r in records if r["type"] == "text" and r["bilevel"] == bilevel and split(r) != "test"])
+        del blank_read
+        key = "text" + ("@bilevel" if bilevel else "")
+        sel = [r for r in records if r["type"] == "text" and r["bilevel"] == bilevel and r["ocr"] is not None and split(r) != "test"]
+        curves[key] = fit_isotonic([_mean_conf(r) for r in sel], [_norm(r["ocr"]) == _norm(r["truth"]) for r in sel])
+        conf = curves[key]([_mean_conf(r) for r in sel])
+        thresholds[key] = choose_threshold(conf, np.array([_norm(r["ocr"]) == _norm(r["truth"]) for r in sel]), TARGET_TEXT_ERROR, minimum=200, accepted=300)
+    info = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD}
+    return Calibration(model, curves, thresholds, info), {}
+
+
+def choose_threshold(
+    conf: np.ndarray, correct: np.ndarray, target: float, minimum: int = 100, accepted: int = 0
+) -> float | None:
+    """The lowest confidence whose accepted set meets ``target`` by the curve and by the count.
+
+    ``accepted``: the accepted set must also hold at least this many readings
+    (handwriting: 300, so that no errors among them bounds the error rate at
+    1 % with 95 % confidence).
+    """
+    if conf.size < minimum:
+        return None
+    order = np.argsort(-conf, kind="stable")
+    c, ok = conf[order], correct[order].astype(float)
+    expected = np.cumsum(1.0 - c) / np.arange(1, c.size + 1)
+    observed = np.cumsum(1.0 - ok) / np.arange(1, c.size + 1)
+    good = (expected <= target) & (observed <= target) & (np.arange(1, c.size + 1) >= accepted)
+    if not good.any():
+        return None
+    # the longest prefix that is good, cut at a confidence boundary
+    last = int(np.flatnonzero(good).max())
+    t = float(c[last])
+    return t if t > 0.5 else None
+
+
+def blank_threshold(curve: Curve, records: list[dict[str, Any]]) -> float | None:
+    """Blank areas may be auto-accepted only above every written answer read as blank."""
+    blank = [r for r in records if not r["written"]]
+    if len(blank) < 50:
+        return None
+    written = [float(curve(r["raw_blank"])) for r in blank if r["truth"] != ""]
+    empty = [float(curve(r["raw_blank"])) for r in blank if r["truth"] == ""]
+    floor = max(written, default=0.0)
+    candidates = sorted(c for c in empty if c > floor)
+    if not candidates:
+        return None
+    return max(candidates[0], 0.5)
+
+
+def _mean_conf(r: dict[str, Any]) -> float:
+    words = r["words"] or []
+    return float(np.mean([c for _, c in words])) if words else 0.0
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _field(r: dict[str, Any]) -> LayoutField:
+    from forms_service.layout import Box
+
+    return LayoutField(r["field"], r["type"], boxes=[Box(v, (0, 0, 1, 1)) for v in r["values"]])
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def cer(ocr: str, truth: str) -> tuple[int, int]:
+    a, b = _norm(ocr), _norm(truth)
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1], len(b)
+
+
+def report(records: list[dict[str, Any]], cal: Calibration) -> str:
+    out: list[str] = []
+    test = [r for r in records if split(r) == "test"]
+    for r in test:
+        if r["type"] == "text":
+            if r["written"]:
+                r["confidence"] = cal.confidence("text", _mean_conf(r), bilevel=r["bilevel"]) if r["ocr"] else 0.0
+                r["auto"] = False
+                r["correct"] = r["truth"] != "" and r["ocr"] is not None and _norm(r["ocr"]) == _norm(r["truth"])
+            else:
+                r["confidence"] = cal.confidence("text_blank", r["raw_blank"], bilevel=r["bilevel"])
+                r["auto"] = cal.auto_accept("text_blank", r["confidence"], bilevel=r["bilevel"])
+                r["correct"] = r["truth"] == ""
+        else:
+            key = calibration_key(r["type"], r["value"])
+            c = cal.confidence(key, r["raw"], bilevel=r["bilevel"])
+            if r["ambiguous"] or r["cancelled"]:
+                c = min(c, 0.5)
+            r["confidence"] = c
+            r["auto"] = not r["ambiguous"] and not r["cancelled"] and cal.auto_accept(key, c, bilevel=r["bilevel"])
+    out.append(reliability(test))
+    out.append(automation(test, "type"))
+    out.append(automation([r for r in test if r["type"] != "text"], "preset"))
+    out.append(automation([r for r in test if r["type"] != "text"], "variant"))
+    out.append(automation([r for r in test if r["type"] != "text"], "case"))
+    out.append(automation([r for r in test if r["type"] != "text"], "pen"))
+    out.append(text_summary(test))
+    return "\n\n".join(out)
+
+
+def reliability(test: list[dict[str, Any]]) -> str:
+    edges = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 1.0001]
+    lines = ["Reliability (held-out choice fields): among fields given confidence in the bin, the share right",
+             "", "| confidence | fields | mean confidence | right | wrong |", "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    sel = [r for r in test if r["type"] != "text"]
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        b = [r for r in sel if lo <= r["confidence"] < hi]
+        if not b:
+            continue
+        right = sum(r["correct"] for r in b)
+        lines.append(f"| [{lo:g}, {min(hi, 1):g}{')' if hi <= 1 else ']'} | {len(b)} | {np.mean([r['confidence'] for r in b]):.4f} | {right / len(b):.4f} | {len(b) - right} |")
+    return "\n".join(lines)
+
+
+def automation(test: list[dict[str, Any]], key: str) -> str:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in test:
+        groups[str(r[key])].append(r)
+    lines = [f"By {key}", "", f"| {key} | fields | auto | automation | wrong among auto | error among auto (95 % bound) | right overall |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for name in sorted(groups):
+        g = groups[name]
+        auto = [r for r in g if r["auto"]]
+        wrong = sum(not r["correct"] for r in auto)
+        right = sum(r["correct"] for r in g)
+        bound = f" (< {upper_bound(wrong, len(auto)):.2%})" if auto else ""
+        lines.append(f"| {name} | {len(g)} | {len(auto)} | {len(auto) / len(g):.1%} | {wrong} | "
+                     f"{(wrong / len(auto) if auto else 0):.3%}{bound} | {right / len(g):.1%} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def upper_bound(wrong: int, n: int, z: float = 1.96) -> float:
+    """Wilson score upper bound of an error rate (95 %); with no errors about 3/n, the rule of three."""
+    if n == 0:
+        return 1.0
+    if wrong == 0:
+        return 1.0 - 0.05 ** (1.0 / n)
+    p = wrong / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre + spread) / (1 + z * z / n)
+
+
+def text_summary(test: list[dict[str, Any]]) -> str:
+    texts = [r for r in test if r["type"] == "text"]
+    written = [r for r in texts if r["truth"]]
+    missed = [r for r in written if not r["written"]]
+    blanks = [r for r in texts if not r["truth"]]
+    false_written = [r for r in blanks if r["written"]]
+    lines = ["Writing areas (held out)", "",
+             f"- written answers: {len(written)}; called blank: {len(missed)}"
+             + (" (" + ", ".join(sorted(f"{r['preset']}/{r['pen']}/{r['case']}" for r in missed)) + ")" if missed else ""),
+             f"- blank areas: {len(blanks)}; called written (queued for a person): {len(false_written)}; "
+             f"auto-accepted as blank: {sum(r['auto'] for r in blanks)}"]  # fmt: skip
+    by_preset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in written:
+        if r["ocr"] is None:
+            continue
+        e, n = cer(r["ocr"], r["truth"])
+        acc = by_preset[r["preset"]]
+        acc[0] += e
+        acc[1] += n
+        acc[2] += 1
+        acc[3] += _norm(r["ocr"]) == _norm(r["truth"])
+    lines += ["", "| preset | OCR'd answers | character error rate | exactly right |", "| --- | ---: | ---: | ---: |"]
+    tot = [0, 0, 0, 0]
+    for name in sorted(by_preset):
+        e, n, c, x = by_preset[name]
+        tot = [a + b for a, b in zip(tot, (e, n, c, x), strict=True)]
+        lines.append(f"| {name} | {c} | {e / max(n, 1):.1%} | {x / max(c, 1):.1%} |")
+    lines.append(f"| all | {tot[2]} | {tot[0] / max(tot[1], 1):.1%} | {tot[3] / max(tot[2], 1):.1%} |")
+    return "\n".join(lines)
+
+
+def timing(records: Iterable[dict[str, Any]]) -> str:
+    choice = [r["seconds"] for r in records if r["type"] != "text"]
+    text = [r["seconds"] for r in records if r["type"] == "text"]
+    ocr = [r["ocr_seconds"] for r in records if r.get("ocr_seconds")]
+    return (f"Time per choice field {1e3 * np.mean(choice):.2f} ms; per writing area "
+            f"{1e3 * np.mean(text):.1f} ms; per OCR suggestion {1e3 * np.mean(ocr or [0]):.0f} ms")  # fmt: skip
+
+
+def page_speed(seed: int, copies: int = 3) -> str:
+    """Read whole filled copies (office scans), every field with OCR on, in this one process."""
+    import cv2
+
+    from forms_service.questionnaire import load_definition
+    from forms_service.render import render_pdf
+    from forms_service.scan.marks import read_choice_field
+    from forms_service.scan.writing import read_text_area
+
+    cv2.setNumThreads(1)
+    q = load_definition(QUESTIONNAIRE / "questionnaire.yaml").questionnaire
+    lines = ["| variant | scale (px/pt) | pages | marks ms/page | writing ms/page (incl. OCR) | pages/s on one core |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        for variant in VARIANTS:
+            pdf = Path(folder) / f"{variant}.pdf"
+            layout = render_pdf(q, variant, pdf, copies=1).layout
+            for scale in (300 / 72, 200 / 72):
+                marks_s = text_s = 0.0
+                pages = 0
+                for _ in range(copies):
+                    for page in layout.pages:
+                        source = render_blank(pdf, page.page, 300 / 72)
+                        blank = render_blank(pdf, page.page, scale)
+                        filled = fill_page(source, page, 300 / 72, rng, respondent=random_respondent(rng, pen="black-ballpoint"))
+                        scan = simulate_scan(filled.image, (page.width, page.height), rng, "office", scale=scale)
+                        start = time.perf_counter()
+                        for f in page.fields:
+                            if f.type != "text":
+                                read_choice_field(scan.warped, blank, f, scale)
+                        middle = time.perf_counter()
+                        for f in page.fields:
+                            if f.type == "text" and f.rect is not None:
+                                read_text_area(scan.warped, blank, f.rect, scale, ocr=True)
+                        marks_s += middle - start
+                        text_s += time.perf_counter() - middle
+                        pages += 1
+                lines.append(f"| {variant} | {scale:.2f} | {pages} | {1e3 * marks_s / pages:.1f} | "
+                             f"{1e3 * text_s / pages:.0f} | {pages / (marks_s + text_s):.1f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ocr-share", type=float, default=1.0, help="share of written areas OCR'd")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--reuse", action="store_true", help="refit on the saved corpus")
+    parser.add_argument("--write", action="store_true", help="write forms_service/scan/calibration.json")
+    parser.add_argument("--speed", action="store_true", help="only time reading whole copies")
+    args = parser.parse_args(argv)
+    if args.speed:
+        print(page_speed(args.seed))
+        return 0
+    if args.reuse and args.corpus.exists():
+        records = pickle.loads(args.corpus.read_bytes())
+    else:
+        start = time.time()
+        records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
+        print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
+        args.corpus.write_bytes(pickle.dumps(records))
+    cal, _ = fit(records)
+    cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
+                      {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
+                       "command": "python benchmarks/calibrate.py " + " ".join(argv if argv is not None else sys.argv[1:])})  # fmt: skip
+    print(report(records, cal))
+    print()
+    print(timing(records))
+    print("thresholds:", json.dumps(cal.thresholds))
+    if args.write:
+        path = ROOT / "forms_service" / "scan" / "calibration.json"
+        path.write_text(cal.dumps(), encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+_ = (STATES, TEXT_FEATURES)

@@ -1,0 +1,109 @@
+"""Calibration: monotone curves in [0, 1], the box model, and the shipped calibration file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from forms_service.scan.calibration import (
+    DEFAULT_PATH,
+    Calibration,
+    CalibrationError,
+    Curve,
+    fit_box_model,
+    fit_isotonic,
+    load_calibration,
+)
+from forms_service.scan.marks import FEATURES
+from forms_service.scan.writing import TEXT_FEATURES, written_probability
+
+KEYS = ["single_choice", "multi_choice", "single_choice:blank", "multi_choice:blank", "text_blank", "text"]
+
+
+def test_isotonic_fit_is_monotone_and_a_probability() -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.random(3000)
+    truth = rng.random(3000) < raw**2  # a badly calibrated score
+    curve = fit_isotonic(raw, truth)
+    grid = np.linspace(-0.5, 1.5, 401)
+    values = curve(grid)
+    assert np.all(np.diff(values) >= 0)
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    # it recovers the true probability, raw ** 2, roughly
+    assert abs(float(curve(0.5)) - 0.25) < 0.08
+    assert abs(float(curve(0.9)) - 0.81) < 0.08
+
+
+def test_isotonic_fit_does_not_claim_certainty_from_a_few_samples() -> None:
+    curve = fit_isotonic([0.9] * 10, [True] * 10)
+    assert float(curve(0.9)) < 1.0
+    assert float(fit_isotonic([], [])(0.3)) == pytest.approx(0.3)
+
+
+def test_curves_refuse_nonsense() -> None:
+    with pytest.raises(CalibrationError):
+        Curve((0.0, 1.0), (0.6, 0.4))
+    with pytest.raises(CalibrationError):
+        Curve((0.0, 1.0), (0.0, 1.2))
+    with pytest.raises(CalibrationError):
+        Curve((1.0, 0.0), (0.0, 1.0))
+
+
+def test_box_model_learns_three_states() -> None:
+    rng = np.random.default_rng(2)
+    n = 600
+    labels = rng.integers(0, 3, n)
+    rows = np.zeros((n, len(FEATURES)))
+    cov = FEATURES.index("cov")
+    dark = FEATURES.index("dark")
+    rows[:, cov] = np.where(labels == 0, 0.0, np.where(labels == 1, 0.08, 0.8)) + rng.normal(0, 0.01, n)
+    rows[:, dark] = np.where(labels == 2, 0.9, 0.02) + rng.normal(0, 0.01, n)
+    model = fit_box_model(FEATURES, rows, labels)
+    p = model.predict(rows)
+    assert p.shape == (n, 3)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    assert (p.argmax(axis=1) == labels).mean() > 0.97
+
+
+def test_the_shipped_calibration_loads_and_is_sane() -> None:
+    cal = load_calibration()
+    assert isinstance(cal, Calibration)
+    assert cal.box_model.features == FEATURES
+    for key in KEYS:
+        for bilevel in (False, True):
+            values = [cal.confidence(key, r, bilevel=bilevel) for r in np.linspace(0, 1, 101)]
+            assert all(0.0 <= v <= 1.0 for v in values), key
+            assert all(b >= a for a, b in zip(values, values[1:], strict=False)), key
+    # handwriting is never accepted unless the benchmark showed it safe; bilevel blanks are not safe
+    assert cal.threshold("text") is None or cal.threshold("text") >= 0.99
+    t = cal.threshold("single_choice")
+    assert t is not None and 0.5 < t <= 1.0
+    # multi-choice fields are auto-accepted only once a corpus with them has calibrated them
+    m = cal.threshold("multi_choice")
+    assert m is None or 0.5 < m <= 1.0
+    assert not cal.auto_accept("single_choice", 0.0)
+    doc = json.loads(DEFAULT_PATH.read_text())
+    assert doc["format"] == "forms-service.calibration/1"
+    assert Calibration.from_json(doc).thresholds == cal.thresholds
+
+
+def test_calibration_round_trips_through_json() -> None:
+    cal = load_calibration()
+    again = Calibration.from_json(json.loads(cal.dumps()))
+    assert again.thresholds == cal.thresholds
+    assert again.confidence("single_choice", 0.97) == pytest.approx(cal.confidence("single_choice", 0.97), abs=1e-5)
+
+
+def test_unknown_field_types_are_refused() -> None:
+    with pytest.raises(CalibrationError):
+        load_calibration().confidence("date", 0.5)
+
+
+def test_written_probability_grows_with_ink() -> None:
+    base = dict.fromkeys(TEXT_FEATURES, 0.0)
+    assert written_probability(base) == 0.0
+    small = {**base, "mass": 3.0, "largest": 3.0, "extent": 4.0, "components": 1.0, "width": 4.0, "height": 4.0}
+    big = {**small, "mass": 300.0, "largest": 30.0, "extent": 15.0, "components": 12.0, "width": 120.0}
+    assert 0.0 < written_probability(small) < written_probability(big) <= 1.0

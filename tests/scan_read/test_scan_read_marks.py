@@ -1,0 +1,152 @@
+"""Tick boxes: every way people mark a box, on clean and office scans, read right and honestly.
+
+Each case draws marks with :func:`forms_service.synth.draw_mark` on the
+shipped questionnaire's page, scans the field's neighbourhood, and reads it
+with :func:`forms_service.scan.marks.read_choice_field` and the shipped
+calibration.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scan_read_helpers import SCALE, Forms
+
+from forms_service.layout import LayoutField
+from forms_service.scan.marks import ChoiceReading, read_choice_field
+from forms_service.synth import MARK_STYLES, draw_mark, random_pen
+
+U8 = np.ndarray
+# (variant, field): a labelled list, a rating row without words of its own, easy read's words over the box
+FIELDS = [("standard", "group"), ("standard", "values.integrity"), ("easy-read", "values.community"),
+          ("large-print", "age")]  # fmt: skip
+
+
+def marker(marks: dict[int, str], pen: str = "black-ballpoint") -> Callable[[U8, U8, LayoutField, np.random.Generator], None]:
+    """A drawing function: ``marks`` maps a box index to a mark style (or "filled")."""
+
+    def draw(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        p = random_pen(rng, pen)
+        others = [b.rect for b in f.boxes]
+        for index, style in marks.items():
+            draw_mark(image, blank, f.boxes[index].rect, style, p, SCALE, rng, others)
+
+    return draw
+
+
+def read(forms: Forms, variant: str, field_id: str, marks: dict[int, str], *, pen: str = "black-ballpoint",
+         preset: str | None = "office", seed: int = 0, field_type: str | None = None) -> tuple[ChoiceReading, LayoutField]:  # fmt: skip
+    s = forms.scan(variant, field_id, marker(marks, pen), preset=preset, seed=seed)
+    f = s.field if field_type is None else LayoutField(s.field.id, field_type, boxes=s.field.boxes)
+    return read_choice_field(s.warped, s.blank, f, s.scale, bilevel=s.bilevel), f
+
+
+@pytest.mark.parametrize("preset", [None, "office"], ids=["clean", "office"])
+@pytest.mark.parametrize("style", MARK_STYLES)
+def test_every_mark_style_is_read_right(forms: Forms, style: str, preset: str | None) -> None:
+    for n, (variant, field_id) in enumerate(FIELDS):
+        for pen in ("black-ballpoint", "blue-ballpoint"):
+            seed = zlib.crc32(f"{style}/{variant}/{field_id}/{pen}".encode()) % 1000
+            _, f = forms.field(variant, field_id)
+            index = seed % len(f.boxes)
+            reading, moved = read(forms, variant, field_id, {index: style}, pen=pen, preset=preset, seed=seed + n)
+            where = f"{style} in {variant}/{field_id} box {index} with {pen}"
+            assert reading.value == moved.boxes[index].value, where
+            assert not reading.ambiguous, where
+            assert reading.confidence > 0.5, where
+
+
+def test_plain_marks_on_office_scans_are_accepted(forms: Forms) -> None:
+    accepted = 0
+    for seed, (variant, field_id) in enumerate(FIELDS * 2):
+        _, f = forms.field(variant, field_id)
+        reading, moved = read(forms, variant, field_id, {seed % len(f.boxes): ("tick", "cross")[seed % 2]}, seed=seed)
+        assert reading.value == moved.boxes[seed % len(f.boxes)].value
+        accepted += reading.auto
+    assert accepted >= 6
+
+
+def test_blank_field_reads_none(forms: Forms) -> None:
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        reading, _ = read(forms, variant, field_id, {}, seed=seed)
+        assert reading.value is None
+        assert not reading.ambiguous and not reading.cancelled
+        assert all(b.state == "empty" for b in reading.boxes)
+
+
+def test_two_marks_in_a_single_choice_are_never_accepted(forms: Forms) -> None:
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        reading, _ = read(forms, variant, field_id, {0: "tick", 2: "cross"}, seed=seed)
+        assert reading.ambiguous
+        assert not reading.auto
+        assert reading.confidence <= 0.5
+
+
+def test_a_filled_correction_and_a_new_mark_read_the_new_mark(forms: Forms) -> None:
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        for pen in ("black-ballpoint", "blue-ballpoint"):
+            reading, f = read(forms, variant, field_id, {0: "filled", 1: "tick"}, pen=pen, seed=seed)
+            assert reading.value == f.boxes[1].value, (variant, field_id, pen)
+            assert reading.boxes[0].state == "filled"
+            assert not reading.ambiguous
+
+
+def test_a_lone_filled_box_is_a_cancelled_answer_for_a_person(forms: Forms) -> None:
+    reading, _ = read(forms, "standard", "group", {1: "filled"})
+    assert reading.value is None
+    assert reading.cancelled
+    assert not reading.auto
+
+
+def test_a_circled_box_is_chosen(forms: Forms) -> None:
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        reading, f = read(forms, variant, field_id, {1: "circle-box"}, seed=seed)
+        assert reading.value == f.boxes[1].value
+
+
+def test_light_pencil_on_a_bilevel_scan_is_queued_not_guessed(forms: Forms) -> None:
+    for seed in range(6):
+        variant, field_id = FIELDS[seed % len(FIELDS)]
+        reading, f = read(forms, variant, field_id, {1: "tick"}, pen="light-pencil", preset="bilevel-200", seed=seed)
+        assert not reading.auto, (variant, field_id, seed)
+        assert reading.value in (None, f.boxes[1].value)
+
+
+def test_multiple_choice_reads_a_sorted_list(forms: Forms) -> None:
+    reading, f = read(forms, "large-print", "age", {4: "tick", 1: "cross", 3: "filled"}, field_type="multi_choice")
+    assert reading.value == sorted([f.boxes[1].value, f.boxes[4].value])
+    empty, _ = read(forms, "large-print", "age", {}, field_type="multi_choice", seed=3)
+    assert empty.value == []
+
+
+def test_probabilities_are_probabilities(forms: Forms) -> None:
+    reading, _ = read(forms, "standard", "values.integrity", {2: "scribble", 4: "filled"}, preset="photocopy")
+    assert 0.0 <= reading.confidence <= 1.0 and 0.0 <= reading.raw_confidence <= 1.0
+    for box in reading.boxes:
+        assert 0.0 <= box.p_marked <= 1.0 and 0.0 <= box.p_filled <= 1.0 and 0.0 <= box.p_empty <= 1.0
+        assert abs(box.p_marked + box.p_filled + box.p_empty - 1.0) < 1e-6
+
+
+def test_a_page_image_at_another_resolution_reads_the_same(forms: Forms) -> None:
+    s = forms.scan("standard", "group", marker({2: "tick"}), preset="office", seed=7, scale=200 / 72)
+    reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+    assert reading.value == s.field.boxes[2].value
+
+
+def test_reading_a_field_takes_milliseconds(forms: Forms) -> None:
+    s = forms.scan("standard", "values.integrity", marker({3: "tick"}), preset="office", seed=1)
+    read_choice_field(s.warped, s.blank, s.field, s.scale)
+    start = time.perf_counter()
+    for _ in range(5):
+        read_choice_field(s.warped, s.blank, s.field, s.scale)
+    assert (time.perf_counter() - start) / 5 < 0.05
+
+
+def test_mismatched_blank_is_refused(forms: Forms) -> None:
+    s = forms.scan("standard", "group", marker({}), preset=None)
+    with pytest.raises(ValueError):
+        read_choice_field(s.warped, s.blank[:-3], s.field, s.scale)

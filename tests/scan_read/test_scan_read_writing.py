@@ -1,0 +1,105 @@
+"""Writing areas: written text is never called blank; dust is; OCR suggests the words."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scan_read_helpers import SCALE, Forms
+
+from forms_service.layout import LayoutField
+from forms_service.scan.writing import read_text_area
+from forms_service.synth import handwriting_fonts, random_pen, scatter_dust, write_text
+
+U8 = np.ndarray
+AREAS = [("standard", "q_values"), ("large-print", "q_barriers"), ("easy-read", "q_anything_else")]
+SHORT = ["no", "ok", "Yes", "n/a", "No.", "Respect", "all good", "Fair pay for everyone"]
+
+needs_fonts = pytest.mark.skipif(not handwriting_fonts(), reason="no handwriting fonts (fontpkg-*) installed")
+
+
+def writer(text: str, font_index: int, pen: str, **options: bool) -> Callable[[U8, U8, LayoutField, np.random.Generator], None]:
+    def draw(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        assert f.rect is not None
+        fonts = handwriting_fonts()
+        write_text(image, blank, f.rect, text, fonts[font_index % len(fonts)], random_pen(rng, pen), SCALE, rng,
+                   hand=float(rng.uniform(0.45, 0.7)), **options)  # fmt: skip
+
+    return draw
+
+
+def dust(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+    assert f.rect is not None
+    scatter_dust(image, f.rect, SCALE, rng)
+
+
+@needs_fonts
+@pytest.mark.parametrize("preset", ["office", "photocopy", "phone", "office-150"])
+def test_written_text_is_never_called_blank(forms: Forms, preset: str) -> None:
+    pens = ["black-ballpoint", "blue-ballpoint", "felt-tip", "pencil"]
+    missed = []
+    n = 0
+    for i, text in enumerate(SHORT):
+        for j, pen in enumerate(pens):
+            if (i + j) % 2:  # half the grid per preset keeps the suite fast; presets cover the rest
+                continue
+            variant, field_id = AREAS[(i + j) % len(AREAS)]
+            s = forms.scan(variant, field_id, writer(text, i + j, pen), preset=preset, seed=100 * i + j)
+            assert s.field.rect is not None
+            reading = read_text_area(s.warped, s.blank, s.field.rect, s.scale, ocr=False, bilevel=s.bilevel)
+            n += 1
+            if not reading.written:
+                missed.append((text, pen, variant))
+            assert not reading.auto
+    assert n >= 16
+    assert missed == []
+
+
+@needs_fonts
+def test_writing_past_the_edge_and_between_lines_is_found(forms: Forms) -> None:
+    for k, options in enumerate([{"past_edge": True}, {"between_lines": True}]):
+        text = "Listen to the people who do the work every single day of the year and say thank you " * 2
+        s = forms.scan("standard", "q_behaviours", writer(text, k, "black-ballpoint", **options), seed=k)
+        assert s.field.rect is not None
+        reading = read_text_area(s.warped, s.blank, s.field.rect, s.scale, ocr=False)
+        assert reading.written and reading.ink_bbox is not None
+        if options.get("past_edge"):
+            assert reading.ink_bbox[2] > s.field.rect[2] + 2  # the crop reaches the words past the edge
+            assert reading.crop.shape[1] > (s.field.rect[2] - s.field.rect[0]) * s.scale
+
+
+@pytest.mark.parametrize("preset", [None, "office", "photocopy", "phone"])
+def test_blank_areas_with_dust_and_specks_are_blank(forms: Forms, preset: str | None) -> None:
+    for seed, (variant, field_id) in enumerate(AREAS * 2):
+        s = forms.scan(variant, field_id, dust, preset=preset, seed=seed)
+        assert s.field.rect is not None
+        reading = read_text_area(s.warped, s.blank, s.field.rect, s.scale, bilevel=s.bilevel)
+        assert not reading.written, (variant, field_id, seed, reading.features)
+        assert reading.suggestion == ""
+        assert 0.0 <= reading.confidence <= 1.0
+
+
+def test_a_clean_blank_area_is_accepted_as_blank(forms: Forms) -> None:
+    s = forms.scan("standard", "q_values", dust, preset="office", seed=3)
+    assert s.field.rect is not None
+    reading = read_text_area(s.warped, s.blank, s.field.rect, s.scale)
+    assert not reading.written
+    assert reading.auto
+
+
+@needs_fonts
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_ocr_suggests_the_words_of_clear_handwriting(forms: Forms) -> None:
+    kalam = [i for i, p in enumerate(handwriting_fonts()) if "Kalam" in p.name]
+    font = kalam[0] if kalam else 0
+    text = "Treat everyone with respect"
+    s = forms.scan("standard", "q_values", writer(text, font, "black-ballpoint"), preset=None, seed=5)
+    assert s.field.rect is not None
+    reading = read_text_area(s.warped, s.blank, s.field.rect, s.scale)
+    assert reading.written and not reading.auto
+    words = reading.suggestion.lower().split()
+    assert {"everyone", "respect"} <= set(words), "OCR should find the words"
+    assert reading.word_confidences and all(0.0 <= c <= 1.0 for _, c in reading.word_confidences)
+    assert reading.crop.ndim == 2 and reading.crop.size > 0
