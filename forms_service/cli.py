@@ -327,6 +327,74 @@ def render(questionnaire_id: str, variant: str, output: Path, version: str | Non
         click.echo(f"Manifest: {manifest}")
 
 
+# -- scans and export ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def ingest(paths: tuple[Path, ...]) -> None:
+    """Read scan files or folders (PDF, TIFF, PNG, JPEG) into responses, then print a summary."""
+    from .jobs.queue import run_job
+    from .services import scans
+
+    with service_context() as ctx:
+        batch = scans.accept_paths(ctx, paths)
+        with progress_bar(1, "Reading pages") as bar:
+            state = {"done": 0}
+
+            def advance(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - state["done"])
+                state["done"] = done
+
+            job = run_job(ctx, batch.job_id, listener=advance)
+        summary = scans.job_summary(ctx, batch.job_id)
+    if job.state == "failed":
+        raise FormsServiceError(
+            f"Reading stopped: {job.message} The files are kept; run the same ingest command "
+            f"again to read them."
+        )
+    for f in summary.files:
+        if f["state"] == "read":
+            click.echo(f"{f['file']}: {f['pages']} page{'s' if f['pages'] != 1 else ''}")
+        elif f["state"] == "duplicate":
+            click.echo(f"{f['file']}: {f['reason']}")
+    for f in summary.rejected_files:
+        click.echo(f"rejected: {f['reason']}", err=True)
+    for p in summary.pages_rejected:
+        click.echo(f"rejected: {p['file']}, page {p['page']}: {p['reason']}", err=True)
+    for p in summary.pages_unidentified:
+        click.echo(f"for a person: {p['file']}, page {p['page']}: {p['reason']}")
+    for note in summary.notes:
+        click.echo(f"note: some pages were {note}.")
+    click.echo(scans.summary_text(summary)[0].upper() + scans.summary_text(summary)[1:])
+    if summary.rejected_files or summary.pages_rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="The file to write (default: standard output).")
+def export(fmt: str, output: Path | None) -> None:
+    """Write one export record per response (docs/export.md)."""
+    from .services import export as exporting
+
+    with service_context() as ctx:
+        records = exporting.iter_records(ctx)
+        write = exporting.write_jsonl if fmt == "jsonl" else exporting.write_csv
+        if output is None:
+            count = write(records, sys.stdout)
+        else:
+            if output.is_dir():
+                raise InvalidInput(f"--output {output} is a folder; give a file name such as {output / f'responses.{fmt}'}.")
+            tmp = output.with_name(f".{output.name}.tmp")
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                count = write(records, fh)
+            tmp.replace(output)
+            click.echo(f"Wrote {count} record{'s' if count != 1 else ''} to {output}.", err=True)
+
+
 def register_commands(app: Any) -> None:
     """Make the same commands available under `flask --app forms_service.web:create_app`."""
     for name, command in main.commands.items():

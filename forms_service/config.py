@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | FORMS_SERVICE_HOME | ./instance | database, stored scans, field crops, outbox, secret key |
 | FORMS_SERVICE_LAYOUTS | ./layouts | layout files and the questionnaire definitions beside them |
+| FORMS_SERVICE_WATCH | ./scans | the watch folder: scan files dropped here are read by the worker |
 | DATABASE_URL | sqlite:///$FORMS_SERVICE_HOME/forms-service.db | database address |
 | FORMS_SERVICE_SECRET_KEY | generated once into $FORMS_SERVICE_HOME/secret-key | signs sessions |
 | FORMS_SERVICE_MAX_COPIES | 5000 | the most copies one print run may order |
@@ -34,6 +35,7 @@ class Config:
     worker: str = "embedded"
     log_level: str = "INFO"
     testing: bool = False
+    watch: Path | None = None
 
     @property
     def scans_dir(self) -> Path:
@@ -56,6 +58,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
     env = os.environ if env is None else env
     home = Path(env.get("FORMS_SERVICE_HOME") or "instance").expanduser().resolve()
     layouts = Path(env.get("FORMS_SERVICE_LAYOUTS") or "layouts").expanduser().resolve()
+    watch = Path(env.get("FORMS_SERVICE_WATCH") or "scans").expanduser().resolve()
     if ensure_home:
         _ensure_writable(home)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'forms-service.db'}"
@@ -79,6 +82,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         max_copies=max_copies,
         worker=worker,
         log_level=env.get("FORMS_SERVICE_LOG_LEVEL", "INFO").upper(),
+        watch=watch,
     )
 
 

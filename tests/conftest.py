@@ -30,12 +30,12 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 @pytest.fixture
 def layouts(tmp_path: Path) -> Path:
-    """A private copy of the shipped definitions (tests may write layout files here)."""
+    """A private copy of the shipped definitions and layouts (tests may write layout files here)."""
     root = tmp_path / "layouts"
-    for definition in (REPO / "layouts").glob("*/*/questionnaire.yaml"):
-        target = root / definition.relative_to(REPO / "layouts")
+    for source in [*(REPO / "layouts").glob("*/*/questionnaire.yaml"), *(REPO / "layouts").glob("*/*/*.json")]:
+        target = root / source.relative_to(REPO / "layouts")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(definition, target)
+        shutil.copy(source, target)
     return root
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, g, jsonify, request
 
 from ..errors import FormsServiceError, InvalidInput, NotFound
-from ..services import printing, questionnaires, users
+from ..services import printing, questionnaires, scans, users
 from ..web import service_context, wake_worker
 from .openapi import openapi_document
 
@@ -123,16 +123,66 @@ def print_run_get(run_id: int) -> Any:
     return jsonify(_run_json(printing.get_print_run(service_context(), run_id)))
 
 
+@bp.post("/scans")
+@token_required("verifier")
+def scans_upload() -> Any:
+    files = request.files.getlist("files") or [f for _, f in request.files.items(multi=True)]
+    if not files:
+        raise InvalidInput("Send one or more scan files as multipart/form-data in the field 'files'.")
+    batch = scans.accept_files(service_context(), ((f.filename or "unnamed file", f.read()) for f in files))
+    wake_worker()
+    return jsonify({
+        "job": batch.job_id,
+        "job_url": f"/api/v1/jobs/{batch.job_id}",
+        "files": [{"file": o.filename, "state": o.state, "reason": o.reason} for o in batch.files],
+        "rejected": [{"file": o.filename, "reason": o.reason} for o in batch.rejected],
+    }), 202
+
+
 @bp.get("/jobs/<int:job_id>")
 @token_required("verifier")
 def job_get(job_id: int) -> Any:
     from ..jobs import get_job
 
-    job = get_job(service_context(), job_id)
+    ctx = service_context()
+    job = get_job(ctx, job_id)
     if job is None:
         raise NotFound(f"There is no job {job_id}.")
-    return jsonify({
+    body: dict[str, Any] = {
         "id": job.id, "kind": job.kind, "state": job.state,
         "pages": {"done": job.done, "total": job.total}, "message": job.message,
         "rejected": job.payload.get("rejected", []),
+    }
+    if job.kind == "read_scans":
+        summary = scans.job_summary(ctx, job_id)
+        body["rejected"] = [{"file": f["file"], "reason": f["reason"]} for f in summary.rejected_files] + [
+            {"file": p["file"], "page": p["page"], "reason": p["reason"]} for p in summary.pages_rejected]
+        body["files"] = summary.files
+        body["summary"] = {
+            "pages_read": summary.pages_read, "pages_seen_before": summary.pages_duplicate,
+            "responses": summary.responses, "fields_queued": summary.fields_queued,
+            "unidentified": summary.pages_unidentified, "notes": summary.notes,
+        }
+    return jsonify(body)
+
+
+@bp.get("/responses")
+@token_required("administrator")
+def responses_list() -> Any:
+    from ..services import export
+
+    try:
+        offset = int(request.args.get("offset", 0))
+        limit = int(request.args.get("limit", 100))
+    except ValueError:
+        raise InvalidInput("'offset' and 'limit' must be whole numbers.") from None
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise InvalidInput("'offset' must be 0 or more and 'limit' between 1 and 1000.")
+    ctx = service_context()
+    total = export.count_responses(ctx)
+    items = list(export.iter_records(ctx, offset=offset, limit=limit))
+    following = offset + len(items)
+    return jsonify({
+        "items": items, "total": total, "offset": offset, "limit": limit,
+        "next": f"/api/v1/responses?offset={following}&limit={limit}" if following < total else None,
     })

@@ -68,7 +68,20 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/print-runs/{run_id}": {"get": _op("One print run and its progress", ["facilities-manager"],
                                                        params=[_id("run_id")])},
-            "/api/v1/jobs/{job_id}": {"get": _op("Progress of a background job", ["verifier"],
+            "/api/v1/jobs/{job_id}": {"get": _op("Progress of a background job: pages done / total, "
+                                                 "rejected files and pages with the reason", ["verifier"],
                                                  params=[_id("job_id")])},
+            "/api/v1/scans": {"post": {
+                **_op("Upload scan files (multipart field 'files', repeatable); 202 with the job that "
+                      "reads them; files that cannot be read are named with the reason", ["verifier"], ok=202),
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"files": {"type": "array", "items": {
+                        "type": "string", "contentMediaType": "application/octet-stream"}}}}}}},
+            }},
+            "/api/v1/responses": {"get": _op(
+                "Export records (docs/export.md), in pages", ["administrator"],
+                params=[{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                    "maximum": 1000}}])},
         },
     }

@@ -96,6 +96,7 @@ class JobHandle:
         self.ctx = ctx
         self.id = job_id
         self.payload = payload
+        self.listener: Callable[[int, int], None] | None = None
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         values: dict[str, Any] = {"done": done, "lease_until": utcnow() + LEASE}
@@ -105,13 +106,17 @@ class JobHandle:
             values["message"] = message
         with self.ctx.db.session() as s:
             s.execute(update(Job).where(Job.id == self.id).values(**values))
+        if self.listener is not None and total is not None:
+            self.listener(done, total)
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(ctx: ServiceContext, worker: str, kinds: set[str] | None = None) -> JobHandle | None:
+def claim(
+    ctx: ServiceContext, worker: str, kinds: set[str] | None = None, job_id: int | None = None
+) -> JobHandle | None:
     """Take the oldest job that is waiting, or whose worker's lease ran out."""
     now = utcnow()
     with ctx.db.session() as s:
@@ -126,6 +131,8 @@ def claim(ctx: ServiceContext, worker: str, kinds: set[str] | None = None) -> Jo
         )
         if kinds is not None:
             query = query.where(Job.kind.in_(kinds))
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
         candidates = list(s.scalars(query))
     for job_id in candidates:
         with ctx.db.session() as s:
@@ -159,11 +166,17 @@ def _finish(ctx: ServiceContext, job_id: int, state: str, message: str | None) -
         )
 
 
-def run_one(ctx: ServiceContext, worker: str | None = None) -> bool:
-    """Claim and run one job; return False when there was nothing to do."""
-    handle = claim(ctx, worker or worker_name())
+def run_one(
+    ctx: ServiceContext,
+    worker: str | None = None,
+    job_id: int | None = None,
+    listener: Callable[[int, int], None] | None = None,
+) -> bool:
+    """Claim and run one job (``job_id``, or the oldest waiting); False when there was none."""
+    handle = claim(ctx, worker or worker_name(), job_id=job_id)
     if handle is None:
         return False
+    handle.listener = listener
     with ctx.db.session() as s:
         job = s.get(Job, handle.id)
         assert job is not None
@@ -191,6 +204,15 @@ def run_one(ctx: ServiceContext, worker: str | None = None) -> bool:
             if job is not None and job.state == "running":
                 job.state, job.finished_at, job.lease_until = "done", utcnow(), None
     return True
+
+
+def run_job(ctx: ServiceContext, job_id: int, listener: Callable[[int, int], None] | None = None) -> JobInfo:
+    """Run one job in this thread, to its end (retries included), and return how it ended."""
+    while run_one(ctx, job_id=job_id, listener=listener):
+        pass
+    job = get_job(ctx, job_id)
+    assert job is not None
+    return job
 
 
 def run_pending(ctx: ServiceContext, limit: int | None = None) -> int:

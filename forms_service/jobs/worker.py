@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from ..services.context import ServiceContext
 from .queue import run_one, worker_name
@@ -17,9 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedWorker:
-    def __init__(self, ctx: ServiceContext, poll_seconds: float = 0.5) -> None:
+    def __init__(self, ctx: ServiceContext, poll_seconds: float = 0.5, watch_seconds: float = 5.0) -> None:
         self.ctx = ctx
         self.poll = poll_seconds
+        self.watch_seconds = watch_seconds
+        self._next_watch = 0.0
         self.name = worker_name() + ":embedded"
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -45,6 +48,14 @@ class EmbeddedWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if self.ctx.config.watch is not None and time.monotonic() >= self._next_watch:
+                self._next_watch = time.monotonic() + self.watch_seconds
+                try:
+                    from ..services.scans import ingest_watch_folder
+
+                    ingest_watch_folder(self.ctx)
+                except Exception:
+                    log.exception("could not read the watch folder")
             try:
                 busy = run_one(self.ctx, self.name)
             except Exception:  # the database was unreachable for a moment: try again later

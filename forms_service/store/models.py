@@ -161,3 +161,84 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ScanFile(Base):
+    """One uploaded or dropped file, kept content-addressed until the retention purge."""
+
+    __tablename__ = "scan_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued, read, rejected, purged
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None, index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ScanPage(Base):
+    """One page of a scan file, and what became of it."""
+
+    __tablename__ = "scan_pages"
+    __table_args__ = (UniqueConstraint("scan_file_id", "source_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_file_id: Mapped[int] = mapped_column(ForeignKey("scan_files.id", ondelete="CASCADE"), index=True)
+    source_index: Mapped[int] = mapped_column(Integer)
+    # queued, read, duplicate, conflict, unidentified, rejected
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    questionnaire: Mapped[str | None] = mapped_column(String(64), default=None)
+    version: Mapped[str | None] = mapped_column(String(32), default=None)
+    variant: Mapped[str | None] = mapped_column(String(32), default=None)
+    page: Mapped[int | None] = mapped_column(Integer, default=None)
+    sheet_id: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), default=None, index=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    dpi: Mapped[float | None] = mapped_column(default=None)
+    bilevel: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    image_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Response(Base):
+    """One returned copy of a questionnaire: the pages of one sheet id, read."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    sheet_id: Mapped[str] = mapped_column(String(16), index=True)
+    questionnaire: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    variant: Mapped[str] = mapped_column(String(32))
+    pages_expected: Mapped[int] = mapped_column(Integer)
+    # a second response with the same sheet id but different answers (a photocopied form)
+    conflict_of: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FieldReading(Base):
+    """The current reading of one field of one response: value, confidence and state."""
+
+    __tablename__ = "field_readings"
+    __table_args__ = (UniqueConstraint("response_id", "field_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    field_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"v": value}
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # auto, queued, verified
+    page: Mapped[int | None] = mapped_column(Integer, default=None)
+    suggestion: Mapped[str | None] = mapped_column(Text, default=None)
+    crop_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

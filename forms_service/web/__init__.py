@@ -56,10 +56,10 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
     app.extensions["forms_service"] = ctx
     csrf.init_app(app)
 
-    from . import admin, auth, home, printing, questionnaires
+    from . import admin, auth, home, printing, questionnaires, scans
 
     auth.init_app(app)
-    for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp):
+    for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp):
         app.register_blueprint(bp)
 
     from ..api import bp as api_bp

@@ -16,7 +16,8 @@ from forms_service.store.db import Database
 from forms_service.store.models import Base, User
 from tests.conftest import make_config
 
-TABLES = {"users", "user_roles", "api_tokens", "questionnaire_versions", "print_runs", "sheets", "jobs"}
+TABLES = {"users", "user_roles", "api_tokens", "questionnaire_versions", "print_runs", "sheets", "jobs",
+          "scan_files", "scan_pages", "responses", "field_readings"}
 
 
 def test_upgrade_builds_every_table_on_an_empty_database(db_url: str, tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ PAGES = {
     "/print/": {"facilities-manager"},
     "/print/preview/big-leeds-conversation/2026-11/standard": {"facilities-manager", "accessibility-coordinator"},
     "/admin/users": {"administrator"},
+    "/scans/": {"verifier"},
+    "/scans/unidentified": {"verifier"},
     "/admin/users/someone": {"administrator"},
 }
 SIGNED_IN_PAGES = ["/", "/questionnaires/", "/questionnaires/big-leeds-conversation/2026-11", "/account/password"]

@@ -1,0 +1,143 @@
+"""Benchmark of the whole reading pipeline, from scan files to export records.
+
+For each variant and degradation preset: print copies with the project's own
+renderer, fill them as people do (forms_service.synth), scan them as a scanner,
+photocopier or phone would, ingest the files through the service (a fresh
+home and database, the same job code the worker runs), export, and compare
+every record with the truth.
+
+Prints, per variant and preset:
+  automation   share of choice fields accepted without a person
+  auto error   share of auto-accepted choice fields whose value is wrong
+  blank lost   written answers auto-accepted as blank (must be 0)
+  text auto    written answers auto-accepted (handwriting; 0 unless proven safe)
+  OCR CER      mean character error rate of the OCR suggestion on written answers
+  pages/s      pages read per second by the ingest job (OCR suggestions included)
+
+Usage (from the repository root):
+  .venv/bin/python benchmarks/read.py                       # 4 copies x 3 variants x 5 presets
+  .venv/bin/python benchmarks/read.py --copies 20 --variants standard --presets office phone
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from forms_service.config import Config  # noqa: E402
+from forms_service.jobs.queue import run_job  # noqa: E402
+from forms_service.questionnaire import load_definition  # noqa: E402
+from forms_service.scan.degrade import PRESETS  # noqa: E402
+from forms_service.services import export, scans  # noqa: E402
+from forms_service.services.context import ServiceContext  # noqa: E402
+from forms_service.services.questionnaires import sync_definitions  # noqa: E402
+from forms_service.sheets import new_sheet_id  # noqa: E402
+from forms_service.synth.batch import synth_sheets, write_scan_files  # noqa: E402
+
+SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"
+
+
+def cer(suggestion: str, truth: str) -> float:
+    """Character error rate: edit distance / length of the truth (case and spacing folded)."""
+    a, b = " ".join(suggestion.lower().split()), " ".join(truth.lower().split())
+    if not b:
+        return 0.0 if not a else 1.0
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return min(1.0, previous[-1] / len(b))
+
+
+def run(variant: str, preset: str, copies: int, seed: int) -> dict[str, float]:
+    q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
+    rng = np.random.default_rng(seed)
+    sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng,
+                                                preset=preset)}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        layouts = root / "layouts" / q.id / q.version
+        layouts.mkdir(parents=True)
+        for f in SHIPPED.iterdir():
+            shutil.copy(f, layouts / f.name)
+        pages = [p for s in sheets.values() for p in s.pages]
+        kind = {"phone": "jpeg", "bilevel-200": "tiff"}.get(preset, "pdf")
+        files = write_scan_files(pages, root / "in", kind, f"{variant}-{preset}")
+        config = Config(home=root / "home", layouts=root / "layouts",
+                        database_url=f"sqlite:///{root / 'home' / 'db.sqlite'}", secret_key="bench",
+                        worker="off")
+        config.home.mkdir()
+        ctx = ServiceContext.from_config(config)
+        ctx.db.upgrade()
+        sync_definitions(ctx)
+        batch = scans.accept_paths(ctx, files)
+        started = time.perf_counter()
+        run_job(ctx, batch.job_id)
+        seconds = time.perf_counter() - started
+        records = list(export.iter_records(ctx))
+        ctx.close()
+    text_ids = {f.id for f in q.fields() if f.type.value == "text"}
+    choice = auto = wrong = written = blank_lost = text_auto = 0
+    cers: list[float] = []
+    for rec in records:
+        truth = sheets[rec["sheet"]].truth
+        for fid, answer in rec["answers"].items():
+            expected = truth[fid]
+            if fid in text_ids:
+                if expected:
+                    written += 1
+                    cers.append(cer(answer["value"], expected))
+                    if answer["state"] == "auto":
+                        text_auto += 1
+                        blank_lost += answer["value"] == ""
+                continue
+            choice += 1
+            if answer["state"] == "auto":
+                auto += 1
+                wrong += answer["value"] != expected
+    return {
+        "pages": len(pages), "choice": choice, "automation": auto / max(choice, 1),
+        "auto_error": wrong / max(auto, 1), "auto_wrong": wrong, "written": written,
+        "blank_lost": blank_lost, "text_auto": text_auto,
+        "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--variants", nargs="+", default=["standard", "large-print", "easy-read"])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    print(f"{'variant':12} {'preset':12} {'pages':>5} {'choice':>6} {'automation':>10} {'auto error':>10} "
+          f"{'blank lost':>10} {'text auto':>9} {'OCR CER':>7} {'pages/s':>7}")
+    results = []
+    for variant in args.variants:
+        for preset in args.presets:
+            r = run(variant, preset, args.copies, args.seed)
+            results.append({"variant": variant, "preset": preset, **r})
+            print(f"{variant:12} {preset:12} {r['pages']:5d} {r['choice']:6d} {r['automation']:10.1%} "
+                  f"{r['auto_error']:10.2%} {r['blank_lost']:10d} {r['text_auto']:9d} {r['cer']:7.1%} "
+                  f"{r['pages_per_s']:7.2f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
