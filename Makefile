@@ -46,8 +46,9 @@ typecheck:
 pytest:
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: venv
+bench: venv-test
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/read.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

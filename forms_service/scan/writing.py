@@ -412,7 +412,12 @@ def ocr_suggestion(
     region = _Region(warped, blank, bbox, scale, OCR_SCALE, bbox=bbox)
     ink = region.ink()
     image = np.clip(255.0 - ink * 255.0 * 1.15, 0, 255).astype(np.uint8)
-    image = cv2.copyMakeBorder(image, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
-    result = (engine or default_engine()).read(image, dpi=region.k * 72)
+    k = region.k
+    if k < 0.8 * OCR_SCALE:  # a coarse page (150 dpi): enlarge, tesseract wants taller letters
+        grow = OCR_SCALE / k
+        image = np.asarray(cv2.resize(image, None, fx=grow, fy=grow, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+        k = OCR_SCALE
+    image = np.asarray(cv2.copyMakeBorder(image, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255), dtype=np.uint8)
+    result = (engine or default_engine()).read(image, dpi=k * 72)
     words = [(w.text, w.confidence) for w in result.words]
     return result.text, words

@@ -131,10 +131,12 @@ def test_probabilities_are_probabilities(forms: Forms) -> None:
         assert abs(box.p_marked + box.p_filled + box.p_empty - 1.0) < 1e-6
 
 
-def test_a_page_image_at_another_resolution_reads_the_same(forms: Forms) -> None:
-    s = forms.scan("standard", "group", marker({2: "tick"}), preset="office", seed=7, scale=200 / 72)
-    reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
-    assert reading.value == s.field.boxes[2].value
+@pytest.mark.parametrize("dpi", [150, 200])
+def test_a_page_image_at_another_resolution_reads_the_same(forms: Forms, dpi: int) -> None:
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        s = forms.scan(variant, field_id, marker({2: "tick"}), preset="office", seed=7 + seed, scale=dpi / 72)
+        reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+        assert reading.value == s.field.boxes[2].value, (variant, field_id, dpi)
 
 
 def test_reading_a_field_takes_milliseconds(forms: Forms) -> None:

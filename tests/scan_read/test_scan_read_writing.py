@@ -58,6 +58,15 @@ def test_written_text_is_never_called_blank(forms: Forms, preset: str) -> None:
 
 
 @needs_fonts
+def test_short_answers_are_found_at_the_service_reading_resolution(forms: Forms) -> None:
+    for i, text in enumerate(["no", "ok", "n/a"]):
+        variant, field_id = AREAS[i]
+        s = forms.scan(variant, field_id, writer(text, i, "blue-ballpoint"), preset="office", seed=40 + i, scale=150 / 72)
+        assert s.field.rect is not None
+        assert read_text_area(s.warped, s.blank, s.field.rect, s.scale, ocr=False).written, text
+
+
+@needs_fonts
 def test_writing_past_the_edge_and_between_lines_is_found(forms: Forms) -> None:
     for k, options in enumerate([{"past_edge": True}, {"between_lines": True}]):
         text = "Listen to the people who do the work every single day of the year and say thank you " * 2
