@@ -133,17 +133,20 @@ def render_blank(pdf: str | Path | bytes, page_number: int, scale: float) -> U8:
     """
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
-    try:
-        page = doc[page_number - 1]
+    from ..pdfium import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
         try:
-            w, h = page.get_size()
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            raw = page.render(scale=scale, grayscale=True).to_numpy()
+            page = doc[page_number - 1]
+            try:
+                w, h = page.get_size()
+                size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                raw = page.render(scale=scale, grayscale=True).to_numpy().copy()
+            finally:
+                page.close()
         finally:
-            page.close()
-    finally:
-        doc.close()
+            doc.close()
     img = np.asarray(raw, dtype=np.uint8).reshape(raw.shape[0], raw.shape[1])
     if (img.shape[1], img.shape[0]) != size:
         img = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)

@@ -42,6 +42,7 @@ from ..layout import Layout, layout_path, load_layout
 from ..pdfium import PDFIUM_LOCK
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..scan.calibration import Calibration, load_calibration
+from ..scan.marks import render_blank
 from ..scan.pipeline import FieldResult, PageProblem, PageRead, read_page
 from ..store.models import FieldReading, Response, ScanFile, ScanPage, Sheet, utcnow
 from .context import ServiceContext
@@ -401,24 +402,9 @@ def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: s
 
 @lru_cache(maxsize=64)
 def _raster(pdf: str, page: int, dpi: float) -> NDArray[np.uint8]:
-    import pypdfium2
-
-    with PDFIUM_LOCK:
-        doc = pypdfium2.PdfDocument(pdf)
-        try:
-            pdf_page = doc[page - 1]
-            width, height = pdf_page.get_size()
-            bitmap = pdf_page.render(scale=dpi / 72.0, grayscale=True)
-            image = np.array(bitmap.to_pil().convert("L"))
-        finally:
-            doc.close()
-    # exactly the grid Alignment.warp uses: round(size x dpi / 72) pixels
-    k = dpi / 72.0
-    grid = np.full((max(1, round(height * k)), max(1, round(width * k))), 255, dtype=np.uint8)
-    h, w = min(grid.shape[0], image.shape[0]), min(grid.shape[1], image.shape[1])
-    grid[:h, :w] = image[:h, :w]
-    grid.setflags(write=False)
-    return grid
+    image = render_blank(pdf, page, dpi / 72.0)
+    image.setflags(write=False)
+    return image
 
 
 # -- what became of a job ---------------------------------------------------------
