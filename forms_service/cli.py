@@ -153,6 +153,39 @@ def serve(host: str, port: int, threads: int) -> None:
             worker.stop()
 
 
+@main.command("worker")
+@click.option("--concurrency", default=None, type=click.IntRange(1, 256),
+              help="Jobs run at once (default: the number of CPUs with Celery, 1 otherwise).")
+def worker_command(concurrency: int | None) -> None:
+    """Run background jobs in this process until stopped (Ctrl+C); also reads the watch folder.
+
+    With FORMS_SERVICE_WORKER=celery this is a Celery worker fed through
+    FORMS_SERVICE_BROKER_URL; otherwise it polls the database queue.
+    """
+    from .ocr.tesseract import tesseract_version
+
+    tesseract_version()
+    config = load_config()
+    ctx = ServiceContext.from_config(config)
+    try:
+        ctx.db.require_current()
+        if config.worker == "celery":
+            ctx.close()
+            from .jobs.celery_app import run_celery_worker
+
+            status = run_celery_worker(config, concurrency)
+            if status:
+                sys.exit(status)
+            return
+        from .jobs.worker import run_in_foreground
+
+        click.echo(f"forms-service worker is running {concurrency or 1} job(s) at a time from the "
+                   f"database queue (press Ctrl+C to stop).")
+        run_in_foreground(ctx, concurrency or 1, say=click.echo)
+    finally:
+        ctx.close()
+
+
 # -- users and tokens -----------------------------------------------------
 
 

@@ -8,7 +8,9 @@
 | DATABASE_URL | sqlite:///$FORMS_SERVICE_HOME/forms-service.db | database address |
 | FORMS_SERVICE_SECRET_KEY | generated once into $FORMS_SERVICE_HOME/secret-key | signs sessions |
 | FORMS_SERVICE_MAX_COPIES | 5000 | the most copies one print run may order |
-| FORMS_SERVICE_WORKER | embedded | `embedded` runs background jobs inside `serve`; `off` leaves them to another process |
+| FORMS_SERVICE_WORKER | embedded | `embedded` runs background jobs inside `serve`; `off` leaves them to another process; `celery` sends them to Celery workers through Redis |
+| FORMS_SERVICE_BROKER_URL | (none) | the Redis address Celery uses (redis:// or rediss://); needed when FORMS_SERVICE_WORKER=celery |
+| FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -17,12 +19,16 @@ Must never: read the environment anywhere else in the package.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import ConfigurationError
+
+WORKER_MODES = ("embedded", "off", "celery")
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class Config:
     log_level: str = "INFO"
     testing: bool = False
     watch: Path | None = None
+    broker_url: str | None = field(default=None, repr=False)  # may hold a password
+    celery_queue: str = "forms-service"
 
     @property
     def scans_dir(self) -> Path:
@@ -69,10 +77,17 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         raise ConfigurationError(
             "FORMS_SERVICE_MAX_COPIES must be a whole number, such as 5000."
         ) from None
-    worker = env.get("FORMS_SERVICE_WORKER", "embedded")
-    if worker not in ("embedded", "off"):
+    worker = env.get("FORMS_SERVICE_WORKER") or "embedded"
+    if worker not in WORKER_MODES:
         raise ConfigurationError(
-            f"FORMS_SERVICE_WORKER must be 'embedded' or 'off' (found {worker!r})."
+            f"FORMS_SERVICE_WORKER must be 'embedded', 'off' or 'celery' (found {worker!r})."
+        )
+    broker_url = _broker_url(env.get("FORMS_SERVICE_BROKER_URL") or None, worker)
+    celery_queue = env.get("FORMS_SERVICE_CELERY_QUEUE") or "forms-service"
+    if not _QUEUE_NAME.fullmatch(celery_queue):
+        raise ConfigurationError(
+            f"FORMS_SERVICE_CELERY_QUEUE must be a name of letters, digits and . _ : - "
+            f"(at most 100), such as forms-service (found {celery_queue!r})."
         )
     return Config(
         home=home,
@@ -83,7 +98,28 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         worker=worker,
         log_level=env.get("FORMS_SERVICE_LOG_LEVEL", "INFO").upper(),
         watch=watch,
+        broker_url=broker_url,
+        celery_queue=celery_queue,
     )
+
+
+def _broker_url(url: str | None, worker: str) -> str | None:
+    """The Redis address for Celery, checked; the message never repeats a password."""
+    if url is None:
+        if worker == "celery":
+            raise ConfigurationError(
+                "FORMS_SERVICE_WORKER=celery needs FORMS_SERVICE_BROKER_URL, the address of the "
+                "Redis server that carries the job messages, such as redis://localhost:6379/0."
+            )
+        return None
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("redis", "rediss"):
+        shown = f"a {scheme}:// address" if scheme else "no address"
+        raise ConfigurationError(
+            f"FORMS_SERVICE_BROKER_URL must be a Redis address beginning redis:// or rediss:// "
+            f"(found {shown}), such as redis://localhost:6379/0."
+        )
+    return url
 
 
 def _ensure_writable(home: Path) -> None:

@@ -5,6 +5,10 @@ it reports progress. If a worker dies, its lease runs out and another worker
 (or the same one after a restart) claims the job again, so task code must be
 idempotent: it skips what it already finished.
 
+With FORMS_SERVICE_WORKER=celery, ``enqueue`` also sends a Celery message
+carrying only the new job's id (``celery_app.send_job``); the row stays the
+truth, and the Celery task claims it through the same lease.
+
 Must never: put answer text into a job's payload or message.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,7 +85,17 @@ def enqueue(ctx: ServiceContext, kind: str, payload: dict[str, Any], total: int 
         job = Job(kind=kind, payload=payload, total=total)
         s.add(job)
         s.flush()
-        return job.id
+        job_id = job.id
+    _announce(ctx, job_id)  # only now: the row is committed and a worker can see it
+    return job_id
+
+
+def _announce(ctx: ServiceContext, job_id: int) -> None:
+    """Tell the Celery workers about a new job (no-op for the database-polling workers)."""
+    if ctx.config.worker == "celery":
+        from .celery_app import send_job
+
+        send_job(ctx.config, job_id)
 
 
 def get_job(ctx: ServiceContext, job_id: int) -> JobInfo | None:
@@ -144,7 +159,7 @@ def claim(
                 )
                 .values(
                     state="running",
-                    worker=worker,
+                    worker=worker[:80],
                     lease_until=now + LEASE,
                     attempts=Job.attempts + 1,
                     started_at=now,
@@ -206,13 +221,76 @@ def run_one(
     return True
 
 
-def run_job(ctx: ServiceContext, job_id: int, listener: Callable[[int, int], None] | None = None) -> JobInfo:
-    """Run one job in this thread, to its end (retries included), and return how it ended."""
-    while run_one(ctx, job_id=job_id, listener=listener):
-        pass
-    job = get_job(ctx, job_id)
-    assert job is not None
-    return job
+def run_job(
+    ctx: ServiceContext,
+    job_id: int,
+    listener: Callable[[int, int], None] | None = None,
+    poll_seconds: float = 0.5,
+) -> JobInfo:
+    """Run one job in this thread, to its end (retries included), and return how it ended.
+
+    If another worker holds the job (a Celery worker took it first), follow its
+    progress until it ends, or take the job over if that worker's lease runs out.
+    """
+    while True:
+        while run_one(ctx, job_id=job_id, listener=listener):
+            pass
+        job = get_job(ctx, job_id)
+        assert job is not None
+        if job.finished:
+            return job
+        if fail_abandoned(ctx, job_id):
+            continue
+        if listener is not None and job.total:
+            listener(job.done, job.total)
+        time.sleep(poll_seconds)
+
+
+def fail_abandoned(ctx: ServiceContext, job_id: int | None = None) -> int:
+    """Mark failed the jobs whose worker died on their last allowed attempt; return how many.
+
+    Such a job stays 'running' with a lease that ran out, and ``claim`` no longer
+    takes it; without this it would look busy for ever.
+    """
+    now = utcnow()
+    with ctx.db.session() as s:
+        query = update(Job).where(
+            Job.state == "running", Job.lease_until < now, Job.attempts >= MAX_ATTEMPTS
+        )
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        result = s.execute(query.values(
+            state="failed", finished_at=now, lease_until=None,
+            message=f"The job was interrupted {MAX_ATTEMPTS} times (its worker stopped each "
+                    f"time); see the service log.",
+        ))
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        log.warning("abandoned jobs failed", extra={"jobs": count})
+    return count
+
+
+def expired_jobs(ctx: ServiceContext) -> list[int]:
+    """Ids of the running jobs whose worker's lease ran out (and that may be tried again)."""
+    with ctx.db.session() as s:
+        return list(s.scalars(
+            select(Job.id)
+            .where(Job.state == "running", Job.lease_until < utcnow(), Job.attempts < MAX_ATTEMPTS)
+            .order_by(Job.id)
+            .limit(1000)
+        ))
+
+
+def waiting_jobs(ctx: ServiceContext, created_before: datetime) -> list[int]:
+    """Ids of the queued jobs created before ``created_before``, oldest first."""
+    with ctx.db.session() as s:
+        return list(s.scalars(
+            select(Job.id)
+            .where(Job.state == "queued", Job.created_at < created_before,
+                   Job.attempts < MAX_ATTEMPTS)
+            .order_by(Job.id)
+            .limit(1000)
+        ))
 
 
 def run_pending(ctx: ServiceContext, limit: int | None = None) -> int:
