@@ -17,6 +17,7 @@ Prints, per variant and preset:
 Usage (from the repository root):
   .venv/bin/python benchmarks/read.py                       # 4 copies x 3 variants x 5 presets
   .venv/bin/python benchmarks/read.py --copies 20 --variants standard --presets office phone
+  .venv/bin/python benchmarks/read.py --population stress   # every hard case over-represented
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from forms_service.services import export, scans  # noqa: E402
 from forms_service.services.context import ServiceContext  # noqa: E402
 from forms_service.services.questionnaires import sync_definitions  # noqa: E402
 from forms_service.sheets import new_sheet_id  # noqa: E402
+from forms_service.synth import POPULATIONS  # noqa: E402
 from forms_service.synth.batch import synth_sheets, write_scan_files  # noqa: E402
 
 SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"
@@ -62,11 +64,11 @@ def cer(suggestion: str, truth: str) -> float:
     return min(1.0, previous[-1] / len(b))
 
 
-def run(variant: str, preset: str, copies: int, seed: int) -> dict[str, float]:
+def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical") -> dict[str, float]:
     q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
     rng = np.random.default_rng(seed)
     sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng,
-                                                preset=preset)}
+                                                preset=preset, population=population)}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         layouts = root / "layouts" / q.id / q.version
@@ -122,6 +124,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["standard", "large-print", "easy-read"])
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--population", choices=sorted(POPULATIONS), default="typical",
+                        help="how the synthetic respondents fill forms (forms_service.synth.POPULATIONS)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -130,13 +134,36 @@ def main() -> None:
     results = []
     for variant in args.variants:
         for preset in args.presets:
-            r = run(variant, preset, args.copies, args.seed)
+            r = run(variant, preset, args.copies, args.seed, args.population)
             results.append({"variant": variant, "preset": preset, **r})
             print(f"{variant:12} {preset:12} {r['pages']:5d} {r['choice']:6d} {r['automation']:10.1%} "
                   f"{r['auto_error']:10.2%} {r['blank_lost']:10d} {r['text_auto']:9d} {r['cer']:7.1%} "
                   f"{r['pages_per_s']:7.2f}", flush=True)
+    print()
+    print(f"population: {args.population}; pooled over the variants:")
+    for preset in args.presets:
+        rows = [r for r in results if r["preset"] == preset]
+        choice = sum(r["choice"] for r in rows)
+        auto = sum(round(r["automation"] * r["choice"]) for r in rows)
+        wrong = sum(r["auto_wrong"] for r in rows)
+        pages = sum(r["pages"] for r in rows)
+        print(f"  {preset:12} {choice:6d} choice fields, automation {auto / max(choice, 1):.1%}, "
+              f"{wrong} wrong of {auto} auto-accepted ({wrong / max(auto, 1):.2%}; 95 % bound "
+              f"{upper_bound(wrong, auto):.2%}), {pages} pages")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def upper_bound(wrong: int, n: int, z: float = 1.96) -> float:
+    """Wilson score upper bound of an error rate (95 %); with no error, 1 - 0.05 ** (1 / n)."""
+    if n == 0:
+        return 1.0
+    if wrong == 0:
+        return 1.0 - 0.05 ** (1.0 / n)
+    p = wrong / n
+    centre = p + z * z / (2 * n)
+    spread = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return (centre + spread) / (1 + z * z / n)
 
 
 if __name__ == "__main__":

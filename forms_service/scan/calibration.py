@@ -8,8 +8,11 @@ with monotone curves fitted by isotonic regression (pool-adjacent-violators)
 on a labelled synthetic corpus, one curve per field type and scan kind
 (grey or bilevel). It also holds:
 
-* the box model: a multinomial logistic model from the tick-box features of
-  :mod:`forms_service.scan.marks` to the states empty / marked / filled;
+* the box model: from the tick-box features of :mod:`forms_service.scan.marks`
+  to the probabilities of the states empty / marked / filled -- gradient
+  boosted decision trees (:class:`TreeBoxModel`, fitted with scikit-learn by
+  the benchmark, evaluated here in numpy so the service needs no
+  scikit-learn), or the older multinomial logistic model (:class:`BoxModel`);
 * the auto-accept threshold per field type and scan kind, chosen from the
   held-out curve for the target error (choice fields: at most 0.05 % wrong
   among auto-accepted fields on ordinary scans; handwriting: only if the
@@ -18,14 +21,17 @@ on a labelled synthetic corpus, one curve per field type and scan kind
 
 The fitted numbers ship in ``calibration.json`` beside this module and are
 written by ``benchmarks/calibrate.py`` (see docs/reading-accuracy.md).
-Fitting functions (:func:`fit_isotonic`, :func:`fit_box_model`) are pure numpy.
+Fitting functions (:func:`fit_isotonic`, :func:`fit_box_model`) are pure numpy;
+:func:`trees_from_sklearn` converts a fitted scikit-learn
+``HistGradientBoostingClassifier``.
 
 Keys: ``single_choice`` and ``multi_choice`` (a value was read),
 ``single_choice:blank`` and ``multi_choice:blank`` (no box was read as chosen:
 such a decision fails differently, by missing a faint mark), ``text_blank``
 (an area read as blank is blank), ``text`` (an OCR suggestion is exactly
 right); each may have an ``@bilevel`` twin for black-and-white scans, where
-light marks can vanish. A key falls back to the less specific one.
+light marks can vanish, and an ``@photo`` twin for phone photos (perspective,
+shadows, JPEG), where faint marks fade into the noise. A key falls back to the less specific one.
 
 Must never: log or store anything about a respondent; it only holds numbers
 fitted on synthetic forms.
@@ -49,14 +55,17 @@ from ..errors import FormsServiceError
 __all__ = [
     "CALIBRATION_FORMAT",
     "BoxModel",
+    "TreeBoxModel",
     "Calibration",
     "CalibrationError",
     "Curve",
     "DEFAULT_PATH",
     "expand_features",
     "fit_box_model",
+    "doubt_ratio",
     "fit_isotonic",
     "load_calibration",
+    "trees_from_sklearn",
 ]
 
 CALIBRATION_FORMAT = "forms-service.calibration/1"
@@ -73,10 +82,19 @@ class CalibrationError(FormsServiceError):
 
 @dataclass(frozen=True)
 class Curve:
-    """A monotone (non-decreasing) map from raw score to probability, piecewise linear."""
+    """A monotone (non-decreasing) map from raw score to probability, piecewise linear.
+
+    ``doubt`` (0 .. 1) caps the curve by the raw score itself: the confidence
+    never exceeds ``1 - doubt * (1 - raw)``. Isotonic regression alone is flat
+    where its sample holds no error, and would credit a reading the model
+    itself doubts (raw 0.7) with the record of the sure ones; the cap keeps a
+    share of the model's own doubt. Used for tick-box decisions, whose raw
+    score is the model's probability.
+    """
 
     x: tuple[float, ...]
     y: tuple[float, ...]
+    doubt: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y) or not self.x:
@@ -87,24 +105,50 @@ class Curve:
             raise CalibrationError("a calibration curve must be non-decreasing")
         if any(not 0.0 <= v <= 1.0 for v in self.y):
             raise CalibrationError("a calibration curve's values must lie in [0, 1]")
+        if not 0.0 <= self.doubt <= 1.0:
+            raise CalibrationError("a calibration curve's doubt must lie in [0, 1]")
 
     def __call__(self, raw: ArrayLike) -> F64:
-        return np.asarray(np.interp(np.asarray(raw, dtype=np.float64), self.x, self.y), dtype=np.float64)
+        r = np.asarray(raw, dtype=np.float64)
+        value = np.interp(r, self.x, self.y)
+        if self.doubt > 0.0:
+            value = np.minimum(value, 1.0 - self.doubt * (1.0 - np.clip(r, 0.0, 1.0)))
+        return np.asarray(value, dtype=np.float64)
 
-    def to_json(self) -> dict[str, list[float]]:
-        return {"x": [round(v, 6) for v in self.x], "y": [round(v, 6) for v in self.y]}
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"x": [round(v, 6) for v in self.x], "y": [round(v, 6) for v in self.y]}
+        if self.doubt:
+            doc["doubt"] = round(self.doubt, 6)
+        return doc
 
     @classmethod
     def identity(cls) -> Curve:
         return cls((0.0, 1.0), (0.0, 1.0))
 
 
+def doubt_ratio(raw: ArrayLike, correct: ArrayLike, *, floor: float = 0.1) -> float:
+    """How much of the model's own doubt its errors bear out: (errors + 1) / doubt claimed.
+
+    ``raw`` are the model's probabilities of its decisions; the claimed doubt is
+    the sum of ``1 - raw``. Clipped to [floor, 1]: never less than a tenth of the
+    model's doubt is kept, however few errors the sample holds.
+    """
+    r = np.clip(np.asarray(raw, dtype=np.float64).ravel(), 0.0, 1.0)
+    ok = np.asarray(correct, dtype=bool).ravel()
+    claimed = float((1.0 - r).sum())
+    if claimed <= 0.0:
+        return 1.0
+    return float(np.clip((np.count_nonzero(~ok) + 1.0) / claimed, floor, 1.0))
+
+
 def fit_isotonic(raw: ArrayLike, correct: ArrayLike, *, weight: ArrayLike | None = None) -> Curve:
     """Isotonic regression of ``correct`` (0/1) on ``raw`` by pool-adjacent-violators.
 
-    The curve passes through the mean raw score of each pooled block; values
-    are shrunk a little towards 1/2 by one pseudo-observation per block (so a
-    block of ten right answers claims 10/11, not certainty).
+    The curve passes through the mean raw score of each pooled block (not a
+    flat step over the block: that credits the block's least sure readings
+    with its whole record, which held-out data showed to be optimistic);
+    values are shrunk a little towards 1/2 by one pseudo-observation per block
+    (so a block of ten right answers claims 10.5/11, not certainty).
     """
     x = np.asarray(raw, dtype=np.float64).ravel()
     y = np.asarray(correct, dtype=np.float64).ravel()
@@ -126,10 +170,13 @@ def fit_isotonic(raw: ArrayLike, correct: ArrayLike, *, weight: ArrayLike | None
             sw[-1] += b_w
             swy[-1] += b_wy
             swx[-1] += b_wx
+    # the curve passes through each block's mean raw score: below it the confidence falls towards
+    # the next block down, so the lower end of a large block (where its errors are more likely
+    # than its average says) is not credited with the block's whole record
     xs = [a / b for a, b in zip(swx, sw, strict=True)]
     ys = [(a + 0.5) / (b + 1.0) for a, b in zip(swy, sw, strict=True)]
     ys = list(np.maximum.accumulate(np.asarray(ys)))  # shrinkage can break ties; keep monotone
-    return Curve(tuple(float(v) for v in xs), tuple(float(min(1.0, max(0.0, v))) for v in ys))
+    return Curve(tuple(xs), tuple(float(min(1.0, max(0.0, v))) for v in ys))
 
 
 # --------------------------------------------------------------------------- the box model
@@ -190,6 +237,144 @@ class BoxModel:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class TreeBoxModel:
+    """Gradient boosted trees: box features -> P(empty), P(marked), P(filled).
+
+    All trees of all classes are held as flat node arrays (one row per node,
+    trees one after another) and evaluated together, level by level, so a
+    field's boxes cost a handful of numpy operations whatever the number of
+    trees. A node sends a row left when ``feature <= threshold``.
+    """
+
+    features: tuple[str, ...]
+    baseline: F64  # classes
+    roots: NDArray[np.int64]  # trees: index of each tree's root node
+    tree_class: NDArray[np.int64]  # trees: the class each tree adds to
+    feature: NDArray[np.int64]  # nodes (-1 for a leaf)
+    threshold: F64  # nodes
+    left: NDArray[np.int64]  # nodes (absolute index; a leaf points at itself)
+    right: NDArray[np.int64]  # nodes
+    value: F64  # nodes: a leaf's contribution to its class's logit
+    depth: int
+
+    def predict(self, rows: Sequence[Sequence[float]] | F64) -> F64:
+        if len(rows) == 0:
+            return np.zeros((0, 3))
+        x = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+        n = x.shape[0]
+        node = np.broadcast_to(self.roots, (n, self.roots.size)).copy()
+        row = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            feat = self.feature[node]
+            leaf = feat < 0
+            go_left = x[row, np.maximum(feat, 0)] <= self.threshold[node]
+            node = np.where(leaf, node, np.where(go_left, self.left[node], self.right[node]))
+        contrib = self.value[node]  # n x trees
+        logits = np.tile(self.baseline, (n, 1))
+        for c in range(logits.shape[1]):
+            logits[:, c] += contrib[:, self.tree_class == c].sum(axis=1)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "trees",
+            "features": list(self.features),
+            "classes": ["empty", "marked", "filled"],
+            "baseline": [round(float(v), 8) for v in self.baseline],
+            "roots": self.roots.tolist(),
+            "tree_class": self.tree_class.tolist(),
+            "depth": self.depth,
+            "nodes": {
+                "feature": self.feature.tolist(),
+                "threshold": [float(f"{v:.9g}") if math.isfinite(v) else 0.0 for v in self.threshold],
+                "left": self.left.tolist(),
+                "right": self.right.tolist(),
+                "value": [float(f"{v:.7g}") for v in self.value],
+            },
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> TreeBoxModel:
+        nodes = doc["nodes"]
+        feature = np.asarray(nodes["feature"], dtype=np.int64)
+        left = np.asarray(nodes["left"], dtype=np.int64)
+        right = np.asarray(nodes["right"], dtype=np.int64)
+        n = feature.size
+        if not (left.size == right.size == n == len(nodes["threshold"]) == len(nodes["value"])):
+            raise CalibrationError("the box model's node arrays differ in length")
+        inner = feature >= 0
+        if (feature >= len(doc["features"])).any() or ((left[inner] >= n) | (right[inner] >= n)).any():
+            raise CalibrationError("the box model's trees point outside themselves")
+        return cls(
+            features=tuple(doc["features"]),
+            baseline=np.asarray(doc["baseline"], dtype=np.float64),
+            roots=np.asarray(doc["roots"], dtype=np.int64),
+            tree_class=np.asarray(doc["tree_class"], dtype=np.int64),
+            feature=feature,
+            threshold=np.asarray(nodes["threshold"], dtype=np.float64),
+            left=left,
+            right=right,
+            value=np.asarray(nodes["value"], dtype=np.float64),
+            depth=int(doc["depth"]),
+        )
+
+
+def trees_from_sklearn(features: Sequence[str], model: Any) -> TreeBoxModel:
+    """A :class:`TreeBoxModel` from a fitted scikit-learn ``HistGradientBoostingClassifier``.
+
+    Only numerical splits without missing values are supported (the box
+    features are always finite numbers).
+    """
+    if list(getattr(model, "classes_", [])) != [0, 1, 2]:
+        raise CalibrationError("the box model must be fitted on the classes 0, 1, 2 (empty, marked, filled)")
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    value: list[float] = []
+    roots: list[int] = []
+    tree_class: list[int] = []
+    depth = 0
+    for per_class in model._predictors:
+        for c, predictor in enumerate(per_class):
+            nodes = predictor.nodes
+            if nodes["is_categorical"].any():
+                raise CalibrationError("categorical splits are not supported in a box model")
+            base = len(feature)
+            roots.append(base)
+            tree_class.append(c)
+            depth = max(depth, int(nodes["depth"].max()))
+            for i, nd in enumerate(nodes):
+                if nd["is_leaf"]:
+                    feature.append(-1)
+                    threshold.append(0.0)
+                    left.append(base + i)
+                    right.append(base + i)
+                    value.append(float(nd["value"]))
+                else:
+                    feature.append(int(nd["feature_idx"]))
+                    threshold.append(float(nd["num_threshold"]))
+                    left.append(base + int(nd["left"]))
+                    right.append(base + int(nd["right"]))
+                    value.append(0.0)
+    baseline = np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
+    return TreeBoxModel(
+        features=tuple(features),
+        baseline=baseline,
+        roots=np.asarray(roots, dtype=np.int64),
+        tree_class=np.asarray(tree_class, dtype=np.int64),
+        feature=np.asarray(feature, dtype=np.int64),
+        threshold=np.asarray(threshold, dtype=np.float64),
+        left=np.asarray(left, dtype=np.int64),
+        right=np.asarray(right, dtype=np.int64),
+        value=np.asarray(value, dtype=np.float64),
+        depth=depth,
+    )
+
+
 def fit_box_model(
     features: Sequence[str],
     rows: ArrayLike,
@@ -244,32 +429,35 @@ def fit_box_model(
 class Calibration:
     """Curves, thresholds and the box model, as fitted on the synthetic corpus."""
 
-    box_model: BoxModel
+    box_model: BoxModel | TreeBoxModel
     curves: dict[str, Curve]
     thresholds: dict[str, float | None]
     info: dict[str, Any] = field(default_factory=dict)
 
-    def _key(self, field_type: str, bilevel: bool, table: Mapping[str, Any]) -> str:
-        """The most specific entry: ``type[:blank][@bilevel]``, falling back to less specific ones."""
+    def _key(self, field_type: str, bilevel: bool, table: Mapping[str, Any], photo: bool = False) -> str:
+        """The most specific entry: ``type[:blank][@bilevel|@photo]``, falling back to less specific ones."""
         base = field_type.split(":")[0]
-        for key in ([f"{field_type}@bilevel", f"{base}@bilevel"] if bilevel else []) + [field_type, base]:
+        kind = "bilevel" if bilevel else ("photo" if photo else None)
+        for key in ([f"{field_type}@{kind}", f"{base}@{kind}"] if kind else []) + [field_type, base]:
             if key in table:
                 return key
         raise CalibrationError(f"no calibration for field type {field_type!r}")
 
-    def confidence(self, field_type: str, raw: float, *, bilevel: bool = False) -> float:
+    def confidence(self, field_type: str, raw: float, *, bilevel: bool = False, photo: bool = False) -> float:
         """The calibrated probability that a reading with raw score ``raw`` is right."""
-        curve = self.curves[self._key(field_type, bilevel, self.curves)]
+        curve = self.curves[self._key(field_type, bilevel, self.curves, photo)]
         value = float(curve(min(1.0, max(0.0, float(raw))))[()])
         return min(1.0, max(0.0, value)) if math.isfinite(value) else 0.0
 
-    def threshold(self, field_type: str, *, bilevel: bool = False) -> float | None:
+    def threshold(self, field_type: str, *, bilevel: bool = False, photo: bool = False) -> float | None:
         """The auto-accept threshold (``None``: never auto-accepted)."""
-        return self.thresholds.get(self._key(field_type, bilevel, self.thresholds))
+        return self.thresholds.get(self._key(field_type, bilevel, self.thresholds, photo))
 
-    def auto_accept(self, field_type: str, confidence: float, *, bilevel: bool = False) -> bool:
+    def auto_accept(
+        self, field_type: str, confidence: float, *, bilevel: bool = False, photo: bool = False
+    ) -> bool:
         """May a reading of this confidence be accepted without a person?"""
-        t = self.threshold(field_type, bilevel=bilevel)
+        t = self.threshold(field_type, bilevel=bilevel, photo=photo)
         return t is not None and confidence >= t
 
     def to_json(self) -> dict[str, Any]:
@@ -282,16 +470,25 @@ class Calibration:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=1) + "\n"
+        """The calibration as JSON: one line per key, the box model's arrays on one line each."""
+        doc = self.to_json()
+        model = doc.pop("box_model")
+        text = json.dumps(doc, indent=1)
+        arrays = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in model.items())
+        return text[:-2] + ',\n "box_model": {\n' + arrays + "\n }\n}\n"
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Calibration:
         if doc.get("format") != CALIBRATION_FORMAT:
             raise CalibrationError(f"not a {CALIBRATION_FORMAT} document")
         try:
-            curves = {k: Curve(tuple(v["x"]), tuple(v["y"])) for k, v in doc["curves"].items()}
+            curves = {k: Curve(tuple(v["x"]), tuple(v["y"]), float(v.get("doubt", 0.0)))
+                      for k, v in doc["curves"].items()}
             thresholds = {k: (None if v is None else float(v)) for k, v in doc["thresholds"].items()}
-            model = BoxModel.from_json(doc["box_model"])
+            box = doc["box_model"]
+            model: BoxModel | TreeBoxModel = (
+                TreeBoxModel.from_json(box) if box.get("kind") == "trees" else BoxModel.from_json(box)
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise CalibrationError(f"calibration document is incomplete ({exc})") from None
         return cls(model, curves, thresholds, dict(doc.get("info", {})))

@@ -67,13 +67,16 @@ from ..layout import LayoutField
 from .calibration import Calibration, load_calibration
 
 __all__ = [
+    "CONTEXT",
     "FEATURES",
+    "MODEL_FEATURES",
     "STATES",
     "BoxMeasure",
     "BoxReading",
     "ChoiceReading",
     "calibration_key",
     "decide_field",
+    "field_context",
     "measure_box",
     "measure_field",
     "read_choice_field",
@@ -103,7 +106,22 @@ FEATURES = (
     "ring_turn",  # share of the way round the box that the ring has ink
     "label_turn",  # share of the way round the option's words that has ink
     "label_ink",  # mean ink round the option's words
+    "snr_share",  # share of the inside above 4x the paper's noise (a light pencil stroke shows here)
+    "snr_blob",  # largest such area, share of the inside
+    "snr_spread",  # extent of all such areas (but single pixels), share of the box side
 )
+
+#: features compared with the field's other boxes (the box's value minus the median of theirs):
+#: a faint mark stands out from its neighbours even where the whole row is shaded or noisy
+CONTEXT = ("cov", "faint", "peak_above", "snr_share", "snr_spread", "ring_turn")
+#: what the box model sees: the measured features but ``peak``, which it sees as ``peak_above``
+#: (the darkest ink above noise level: below it, the exact value only tells how the paper level
+#: was estimated, and a tree model learns nonsense from it), and the context features
+MODEL_FEATURES = (
+    tuple(name for name in FEATURES if name != "peak") + ("peak_above",) + tuple(f"rel_{name}" for name in CONTEXT)
+)
+PEAK_NOISE = 0.002  # ``peak_above`` = max(0, peak - PEAK_NOISE)
+TINY = 0.002  # the box model sees features smaller than this (in size) as 0
 
 SEARCH_PT = 3.5  # how far from the layout position the real box may be
 INSET_PT = 1.5  # inside of the box: the outer edge inset by this much
@@ -115,9 +133,11 @@ FAINT = 0.07  # smoothed ink above this share of full black is a stroke (a light
 TURN_LEVEL = 0.1  # smoothed ink that counts towards a circle's turn
 STREAK_DEG = 3.0  # photocopier streaks lie within this angle of vertical
 STREAK_MIN_PT = 40.0  # ... over at least this length, from the region's top or bottom edge
-STREAK_SHARE = 0.75  # ... and darken at least this share of a region's unprinted height
+STREAK_SHARE = 0.9  # ... and darken at least this share of a region's unprinted height
 WORKING_SCALE = 2.0  # pixels per point the reader works at (pages are shrunk by a whole factor)
 LABEL_MARGIN_PT = 8.0  # how far round the option's words a circle is looked for
+SNR = 4.0  # ink this many times the paper's noise level is a stroke for the snr_* features
+NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
 # --------------------------------------------------------------------------- blank pages
@@ -206,16 +226,19 @@ def read_choice_field(
     scale: float,
     *,
     bilevel: bool = False,
+    photo: bool = False,
     calibration: Calibration | None = None,
 ) -> ChoiceReading:
     """Read one ``single_choice`` or ``multi_choice`` field of an aligned page.
 
     ``bilevel``: the scan was black and white only (``PageImage.bilevel``);
     light marks may have been erased, and the calibration knows it.
+    ``photo``: the page is a photo (a camera's perspective was corrected), whose
+    own calibration curves and thresholds apply.
     """
     cal = calibration or load_calibration()
     measures = measure_field(warped, blank, field, scale)
-    return decide_field(field, [m.features for m in measures], cal, bilevel=bilevel,
+    return decide_field(field, [m.features for m in measures], cal, bilevel=bilevel, photo=photo,
                         shifts=[m.shift_pt for m in measures])  # fmt: skip
 
 
@@ -242,11 +265,13 @@ def decide_field(
     calibration: Calibration,
     *,
     bilevel: bool = False,
+    photo: bool = False,
     shifts: Sequence[tuple[float, float]] = (),
 ) -> ChoiceReading:
     """Turn measured box features into box states and the field's value and confidence."""
     model = calibration.box_model
-    probs = model.predict([_vector(f) for f in features])
+    features = field_context(features)
+    probs = model.predict([_vector(f, model.features) for f in features])
     boxes: list[BoxReading] = []
     for box, f, p in zip(field.boxes, features, probs, strict=True):
         state = STATES[int(np.argmax(p))]
@@ -286,10 +311,11 @@ def decide_field(
             cancelled = bool((pf >= 0.5).any()) and marked == 0
     # a blank decision fails differently (a faint mark missed) from a value (a mark misread)
     key = calibration_key(field_type, value)
-    confidence = calibration.confidence(key, raw, bilevel=bilevel)
+    confidence = calibration.confidence(key, raw, bilevel=bilevel, photo=photo)
     if ambiguous or cancelled:
         confidence = min(confidence, 0.5)
-    auto = not ambiguous and not cancelled and calibration.auto_accept(key, confidence, bilevel=bilevel)
+    auto = not ambiguous and not cancelled and calibration.auto_accept(key, confidence, bilevel=bilevel,
+                                                                        photo=photo)
     if shifts:
         sx = float(np.mean([s[0] for s in shifts]))
         sy = float(np.mean([s[1] for s in shifts]))
@@ -309,13 +335,31 @@ def decide_field(
     )
 
 
+def field_context(features: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+    """Each box's features plus, for :data:`CONTEXT`, how far it stands out from the field's other boxes."""
+    # values within a hair of zero only say how the paper level was estimated: the model sees 0
+    features = [
+        {**{k: (float(v) if abs(float(v)) >= TINY else 0.0) for k, v in f.items()},
+         "peak_above": max(0.0, float(f["peak"]) - PEAK_NOISE)}
+        for f in features
+    ]
+    out = []
+    for i, f in enumerate(features):
+        extra = {}
+        for name in CONTEXT:
+            others = [float(g[name]) for j, g in enumerate(features) if j != i]
+            extra[f"rel_{name}"] = float(f[name]) - (float(np.median(others)) if others else 0.0)
+        out.append({**f, **extra})
+    return out
+
+
 def calibration_key(field_type: str, value: str | list[str] | None) -> str:
     """The calibration curve of a decision: ``<type>`` for a value, ``<type>:blank`` for none."""
     return f"{field_type}:blank" if value is None or value == [] else field_type
 
 
-def _vector(features: dict[str, float]) -> list[float]:
-    return [float(features[name]) for name in FEATURES]
+def _vector(features: dict[str, float], names: Sequence[str] = FEATURES) -> list[float]:
+    return [float(features[name]) for name in names]
 
 
 # --------------------------------------------------------------------------- measuring
@@ -368,6 +412,7 @@ class _FieldRegion:
             paper *= np.float32(min(1.05, float(np.median(sample))))
         self.paper = paper
         self.streaks = streak_mask(self.scan, self.paper, self.printed, self.k)
+        self.noise = _noise_level(self.scan, self.paper, self.printed, self.k)
 
     def px(self, x: float, y: float) -> tuple[float, float]:
         """Layout point -> working pixel coordinates (edges at integers)."""
@@ -387,7 +432,7 @@ class _FieldRegion:
         wx, wy = win[0], win[1]
         box = (ax0 + dx - wx, ay0 + dy - wy, ax1 + dx - wx, ay1 + dy - wy)
         other_px = [self._px_rect(r, dx - wx, dy - wy) for r in others]
-        feats = _box_features(ink, box, k, self.ring_pt, other_px)
+        feats = _box_features(ink, box, k, self.ring_pt, other_px, noise=self.noise / contrast)
         label = self.labels[index]
         if label is None:
             feats.update(label_turn=0.0, label_ink=0.0)
@@ -517,15 +562,25 @@ def streak_mask(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> 
     for group in groups:
         a, b = max(0, int(group[0]) - 2 * slack), min(w, int(group[-1]) + 2 * slack + 1)
         strip_d, strip_v = np.ascontiguousarray(dark[:, a:b]), np.ascontiguousarray(visible[:, a:b])
+        # the one straight line that is darkest along its length; drawing every angle that passes
+        # would paint a fan over the boxes and wipe the marks in them
+        best: tuple[int, float, int] | None = None
         for deg in np.linspace(-STREAK_DEG, STREAK_DEG, 25):
             t = math.tan(math.radians(float(deg)))
             shear = np.array([[1, -t, t * h / 2], [0, 1, 0]], dtype=np.float32)
             d = np.asarray(cv2.warpAffine(strip_d, shear, (b - a, h), flags=cv2.INTER_NEAREST), dtype=np.uint8)
             v = np.asarray(cv2.warpAffine(strip_v, shear, (b - a, h), flags=cv2.INTER_NEAREST), dtype=np.uint8)
-            for c in np.flatnonzero(_edge_runs(d, v, min_len)):  # back on the page: x = c + t (y - h / 2)
-                top = (a + round(c + t * (0 - h / 2)), 0)
-                bottom = (a + round(c + t * (h - h / 2)), h - 1)
-                cv2.line(out, top, bottom, 1, thickness=2 * half + 1)
+            columns = np.flatnonzero(_edge_runs(d, v, min_len))
+            if columns.size:
+                dark_rows = d[:, columns].sum(axis=0)
+                i = int(np.argmax(dark_rows))
+                if best is None or int(dark_rows[i]) > best[0]:
+                    best = (int(dark_rows[i]), t, int(columns[i]))
+        if best is not None:  # back on the page: x = c + t (y - h / 2)
+            _, t, c = best
+            top = (a + round(c + t * (0 - h / 2)), 0)
+            bottom = (a + round(c + t * (h - h / 2)), h - 1)
+            cv2.line(out, top, bottom, 1, thickness=2 * half + 1)
     return out > 0 if out.any() else None
 
 
@@ -572,12 +627,30 @@ def _paper_map(scan: F32, k: float) -> F32:
     return np.maximum(np.asarray(paper, dtype=np.float32), np.float32(1.0))
 
 
+def _noise_level(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> float:
+    """The paper's grain and the scanner's noise: robust spread of smoothed unprinted ink.
+
+    In ink units at full contrast (0 paper, 1 black), smoothed as the features
+    are. Marks cover a small share of a field's region, so the median absolute
+    deviation sees the paper, not them.
+    """
+    ink = (paper - scan) / paper
+    smooth = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
+    values = smooth[::2, ::2][printed[::2, ::2] == 0]
+    if values.size < 50:
+        return NOISE_FLOOR
+    mad = float(np.median(np.abs(values - np.median(values))))
+    return max(1.4826 * mad, NOISE_FLOOR)
+
+
 def _box_features(
     ink: F32,
     box: Rect,
     k: float,
     ring_pt: float,
     others: Sequence[Rect],
+    *,
+    noise: float = 0.01,
 ) -> dict[str, float]:
     ax0, ay0, ax1, ay1 = box
     h, w = ink.shape
@@ -608,6 +681,19 @@ def _box_features(
             right = (keep[:, cv2.CC_STAT_LEFT] + keep[:, cv2.CC_STAT_WIDTH]).max()
             bottom = (keep[:, cv2.CC_STAT_TOP] + keep[:, cv2.CC_STAT_HEIGHT]).max()
             spread = float(max(right - left, bottom - top)) / side_px
+    # strokes above the paper's own noise: a light pencil line can be fainter than FAINT
+    snr_share = snr_blob = snr_spread = 0.0
+    strong = (inner > SNR * noise).astype(np.uint8)
+    if strong.any():
+        _, _, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+        snr_share = float(np.count_nonzero(strong)) / n_in
+        snr_blob = float(stats[1:, cv2.CC_STAT_AREA].max()) / n_in
+        # a grainy pencil stroke breaks into pieces: the extent of all pieces but single pixels
+        keep = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= 2]
+        if len(keep):
+            width = (keep[:, cv2.CC_STAT_LEFT] + keep[:, cv2.CC_STAT_WIDTH]).max() - keep[:, cv2.CC_STAT_LEFT].min()
+            height = (keep[:, cv2.CC_STAT_TOP] + keep[:, cv2.CC_STAT_HEIGHT]).max() - keep[:, cv2.CC_STAT_TOP].min()
+            snr_spread = float(max(width, height)) / side_px
     white = (inner < 0.25).astype(np.uint8)
     white_n = white_max = 0.0
     if white.any():
@@ -646,6 +732,9 @@ def _box_features(
         "near": near,
         "ring": ring,
         "ring_turn": ring_turn,
+        "snr_share": snr_share,
+        "snr_blob": snr_blob,
+        "snr_spread": snr_spread,
     }
 
 

@@ -58,8 +58,12 @@ def synth_sheets(
     *,
     preset: str = "office",
     cases: dict[str, str] | None = None,
+    population: str = "stress",
 ) -> list[SyntheticSheet]:
-    """Print, fill and scan one copy per sheet id; return the scanned pages and the truth."""
+    """Print, fill and scan one copy per sheet id; return the scanned pages and the truth.
+
+    ``population``: how the respondents fill forms (``forms_service.synth.POPULATIONS``).
+    """
     from ..render import render_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +82,7 @@ def synth_sheets(
             finally:
                 doc.close()
     for sid, pages in result.sheets:
-        person = random_respondent(rng)
+        person = random_respondent(rng, population=population)
         sheet = SyntheticSheet(sid, variant)
         for n in range(1, len(pages) + 1):
             filled = fill_page(rasters[(sid, n)], layout.page(n), scale, rng, respondent=person, cases=cases)

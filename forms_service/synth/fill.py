@@ -48,6 +48,8 @@ __all__ = [
     "CHOICE_CASES",
     "MARK_STYLES",
     "PEN_KINDS",
+    "POPULATIONS",
+    "Population",
     "TEXT_CASES",
     "FilledPage",
     "Pen",
@@ -130,10 +132,10 @@ class Pen:
     bleed_pt: float = 0.0  # felt tip: how far ink spreads into the paper
 
 
-def random_pen(rng: np.random.Generator, kind: str | None = None) -> Pen:
-    """A pen of ``kind`` (or of a kind drawn with realistic frequencies)."""
+def random_pen(rng: np.random.Generator, kind: str | None = None, population: str = "stress") -> Pen:
+    """A pen of ``kind`` (or of a kind drawn with the frequencies of ``population``)."""
     if kind is None:
-        kind = str(rng.choice(PEN_KINDS, p=[0.42, 0.3, 0.1, 0.12, 0.06]))
+        kind = str(rng.choice(PEN_KINDS, p=POPULATIONS[population].pens))
     u = rng.uniform
     if kind == "black-ballpoint":
         return Pen(kind, u(20, 60), u(0.6, 1.1))
@@ -162,21 +164,68 @@ class Respondent:
     font: Path | None  # handwriting font (None: no font installed; areas stay blank)
     hand: float  # handwriting size as a share of the writing-line spacing
     mistakes: float  # share of choice questions corrected (filled box + new mark)
+    double: float = 0.012  # share of single-choice questions given two marks
+    filled_only: float = 0.008  # share of questions with one box filled solid and nothing else
+    other_style: float = 0.2  # share of marks not in the person's usual style
+
+
+@dataclass(frozen=True)
+class Population:
+    """How often respondents use each pen and mark, skip, correct and double-mark."""
+
+    pens: tuple[float, ...]  # per PEN_KINDS
+    styles: tuple[float, ...]  # per MARK_STYLES
+    skip: tuple[float, float]  # a respondent's skip rate is uniform in this range
+    mistakes: tuple[float, float]  # ... and their correction rate
+    double: float
+    filled_only: float
+    other_style: float
+
+
+#: ``stress``: every hard case over-represented (light pencil, circles, marks
+#: ending outside the box, corrections up to 12 % of a person's answers, 2 %
+#: invalid single choices); what the calibration is fitted on.
+#: ``typical``: our assumption of an ordinary returned batch (no real batch has
+#: been measured yet): mostly ballpoint ticks and crosses, few corrections,
+#: 0.5 % invalid single choices. The benchmark reports both.
+POPULATIONS: dict[str, Population] = {
+    "stress": Population(
+        pens=(0.42, 0.3, 0.1, 0.12, 0.06),
+        styles=(0.34, 0.2, 0.07, 0.05, 0.06, 0.09, 0.06, 0.09, 0.04),
+        skip=(0.0, 0.3), mistakes=(0.0, 0.12), double=0.012, filled_only=0.008, other_style=0.2,
+    ),
+    "typical": Population(
+        pens=(0.5, 0.34, 0.07, 0.07, 0.02),
+        styles=(0.46, 0.28, 0.06, 0.02, 0.02, 0.07, 0.04, 0.03, 0.02),
+        skip=(0.0, 0.15), mistakes=(0.0, 0.03), double=0.003, filled_only=0.002, other_style=0.1,
+    ),
+}
 
 
 def random_respondent(
-    rng: np.random.Generator, *, pen: str | None = None, style: str | None = None
+    rng: np.random.Generator,
+    *,
+    pen: str | None = None,
+    style: str | None = None,
+    population: str = "stress",
 ) -> Respondent:
+    """A respondent drawn from ``population`` (see :data:`POPULATIONS`)."""
+    if population not in POPULATIONS:
+        raise ValueError(f"no population {population!r}; choose one of {', '.join(POPULATIONS)}")
+    pop = POPULATIONS[population]
     fonts = handwriting_fonts()
-    weights = np.array([0.34, 0.2, 0.07, 0.05, 0.06, 0.09, 0.06, 0.09, 0.04])
+    weights = np.asarray(pop.styles, dtype=np.float64)
     return Respondent(
-        pen=random_pen(rng, pen),
+        pen=random_pen(rng, pen, population),
         style=style or str(rng.choice(MARK_STYLES, p=weights / weights.sum())),
-        skip_rate=float(rng.uniform(0.0, 0.3)),
+        skip_rate=float(rng.uniform(*pop.skip)),
         write_rate=float(rng.uniform(0.3, 0.9)),
         font=fonts[int(rng.integers(len(fonts)))] if fonts else None,
         hand=float(rng.uniform(0.45, 0.7)),
-        mistakes=float(rng.uniform(0.0, 0.12)),
+        mistakes=float(rng.uniform(*pop.mistakes)),
+        double=pop.double,
+        filled_only=pop.filled_only,
+        other_style=pop.other_style,
     )
 
 
@@ -249,7 +298,7 @@ def fill_page(
 
 
 def _pick_style(rng: np.random.Generator, person: Respondent) -> str:
-    if rng.random() < 0.8:
+    if rng.random() >= person.other_style:
         return person.style
     return str(rng.choice(MARK_STYLES))
 
@@ -271,9 +320,9 @@ def _fill_single(
             forced = "blank"
         elif r < person.skip_rate + person.mistakes:
             forced = "correction"
-        elif r < person.skip_rate + person.mistakes + 0.012:
+        elif r < person.skip_rate + person.mistakes + person.double:
             forced = "double"
-        elif r < person.skip_rate + person.mistakes + 0.02:
+        elif r < person.skip_rate + person.mistakes + person.double + person.filled_only:
             forced = "filled-only"
         else:
             forced = _pick_style(rng, person)

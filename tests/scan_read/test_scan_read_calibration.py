@@ -12,11 +12,13 @@ from forms_service.scan.calibration import (
     Calibration,
     CalibrationError,
     Curve,
+    TreeBoxModel,
     fit_box_model,
     fit_isotonic,
     load_calibration,
+    trees_from_sklearn,
 )
-from forms_service.scan.marks import FEATURES
+from forms_service.scan.marks import FEATURES, MODEL_FEATURES
 from forms_service.scan.writing import TEXT_FEATURES, written_probability
 
 KEYS = ["single_choice", "multi_choice", "single_choice:blank", "multi_choice:blank", "text_blank", "text"]
@@ -67,10 +69,50 @@ def test_box_model_learns_three_states() -> None:
     assert (p.argmax(axis=1) == labels).mean() > 0.97
 
 
+def _three_state_rows(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    rows = rng.random((n, len(FEATURES))) * 0.02
+    cov, dark = FEATURES.index("cov"), FEATURES.index("dark")
+    rows[:, cov] += np.where(labels == 0, 0.0, np.where(labels == 1, 0.08, 0.8)) + rng.normal(0, 0.02, n)
+    rows[:, dark] += np.where(labels == 2, 0.9, 0.02) + rng.normal(0, 0.02, n)
+    return rows, labels
+
+
+def test_exported_trees_predict_exactly_what_scikit_learn_predicts() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rows, labels = _three_state_rows(3, 900)
+    gbm = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=7, random_state=0).fit(rows, labels)
+    model = trees_from_sklearn(FEATURES, gbm)
+    test, truth = _three_state_rows(4, 400)
+    assert np.allclose(model.predict(test), gbm.predict_proba(test), atol=1e-9)
+    assert (model.predict(test).argmax(axis=1) == truth).mean() > 0.97
+    # through JSON, as the service loads it
+    again = TreeBoxModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert np.allclose(again.predict(test), gbm.predict_proba(test), atol=1e-9)
+    assert model.predict(np.zeros((0, len(FEATURES)))).shape == (0, 3)
+
+
+def test_a_broken_tree_model_is_refused_with_a_reason() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rows, labels = _three_state_rows(5, 300)
+    doc = trees_from_sklearn(FEATURES, HistGradientBoostingClassifier(max_iter=3).fit(rows, labels)).to_json()
+    doc["nodes"]["left"][0] = 10**6
+    with pytest.raises(CalibrationError, match="point outside"):
+        TreeBoxModel.from_json(doc)
+    doc["nodes"]["value"] = doc["nodes"]["value"][:-1]
+    with pytest.raises(CalibrationError, match="differ in length"):
+        TreeBoxModel.from_json(doc)
+    with pytest.raises(CalibrationError, match="classes 0, 1, 2"):
+        trees_from_sklearn(FEATURES, HistGradientBoostingClassifier(max_iter=3).fit(rows, labels % 2))
+
+
 def test_the_shipped_calibration_loads_and_is_sane() -> None:
     cal = load_calibration()
     assert isinstance(cal, Calibration)
-    assert cal.box_model.features == FEATURES
+    assert cal.box_model.features == MODEL_FEATURES
     for key in KEYS:
         for bilevel in (False, True):
             values = [cal.confidence(key, r, bilevel=bilevel) for r in np.linspace(0, 1, 101)]
@@ -107,3 +149,31 @@ def test_written_probability_grows_with_ink() -> None:
     small = {**base, "mass": 3.0, "largest": 3.0, "extent": 4.0, "components": 1.0, "width": 4.0, "height": 4.0}
     big = {**small, "mass": 300.0, "largest": 30.0, "extent": 15.0, "components": 12.0, "width": 120.0}
     assert 0.0 < written_probability(small) < written_probability(big) <= 1.0
+
+
+def test_doubt_keeps_part_of_the_models_own_doubt() -> None:
+    from forms_service.scan.calibration import doubt_ratio
+
+    # a sample with no error at all: isotonic regression alone would be flat
+    curve = Curve((0.99,), (0.9995,), doubt=0.1)
+    assert float(curve(0.999)) == pytest.approx(0.9995)
+    assert float(curve(0.7)) == pytest.approx(0.97)  # the model doubted it: so do we, a tenth as much
+    assert float(curve(0.95)) == pytest.approx(0.995)
+    # the ratio: (errors + 1) / doubt claimed, never below a tenth, never above one
+    assert doubt_ratio([0.9] * 100, [True] * 100) == pytest.approx(0.1)
+    assert doubt_ratio([0.9] * 100, [True] * 95 + [False] * 5) == pytest.approx(0.6)
+    assert doubt_ratio([0.5] * 10, [False] * 10) == 1.0
+    with pytest.raises(CalibrationError):
+        Curve((0.0,), (0.5,), doubt=1.5)
+
+
+def test_photos_fall_back_to_the_grey_curves_when_they_have_none() -> None:
+    cal = load_calibration()
+    doc = json.loads(cal.dumps())
+    doc["curves"] = {k: v for k, v in doc["curves"].items() if "@photo" not in k}
+    doc["thresholds"] = {k: v for k, v in doc["thresholds"].items() if "@photo" not in k}
+    plain = Calibration.from_json(doc)
+    assert plain.confidence("single_choice", 0.99, photo=True) == plain.confidence("single_choice", 0.99)
+    assert plain.threshold("single_choice", photo=True) == plain.threshold("single_choice")
+    # bilevel wins over photo (a 1-bit photo is read with the bilevel curves)
+    assert plain.threshold("single_choice", bilevel=True, photo=True) == plain.threshold("single_choice", bilevel=True)
