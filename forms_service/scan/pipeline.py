@@ -2,7 +2,10 @@
 
 This is the whole reading of a page, top-down, as named stages:
 
-1. find the page code (:mod:`.pagecode`) and turn the page upright;
+1. find the page code (:mod:`.pagecode`) and turn the page upright; where no
+   page code can be read, recognise the page from its registration marks and
+   printed layout among the known layouts and read its printed sheet id
+   (:mod:`.identify`);
 2. look up the layout of the page's questionnaire, version, variant and page;
 3. align the page with its registration marks (:mod:`.fiducials`) and warp it
    into layout coordinates;
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,7 @@ from .calibration import Calibration
 from .errors import AlignmentError
 from .fiducials import Alignment, align_layout_page
 from .files import PageImage
+from .identify import MIN_SCORE, Identified, identify_page
 from .marks import read_choice_field
 from .pagecode import find_page_code, turn_image, turn_upright
 from .writing import read_text_area
@@ -45,10 +49,24 @@ READ_DPI = 150.0
 OCR_DPI = 300.0
 """Resolution of a writing area's crop, for OCR and for the person who transcribes it."""
 
+PHOTO_PERSPECTIVE_PT = 2.0
+"""A page whose registration marks depart this far from a flat page is a photo (its own calibration)."""
+
+
+def is_photo(alignment: Alignment) -> bool:
+    """Was the page photographed (perspective corrected) rather than scanned flat?"""
+    return (not alignment.flat) or alignment.perspective_pt > PHOTO_PERSPECTIVE_PT
+
+
 LayoutLookup = Callable[[str, str, str], Layout | None]
 """(questionnaire, version, variant) -> the layout, or None when unknown."""
 BlankLookup = Callable[[Layout, int, float], NDArray[np.uint8]]
 """(layout, page number, dpi) -> the blank page in layout coordinates at that dpi."""
+CandidateLookup = Callable[[], Sequence[Layout]]
+"""() -> every layout the service knows, for recognising a page without a readable page code."""
+
+IDENTIFIED_NOTE = "identified from its printed layout; the page code could not be read"
+"""The note on a page read without its page code (the sheet id was read from its footer)."""
 
 
 @dataclass
@@ -103,26 +121,58 @@ def read_page(
     *,
     ocr: bool = True,
     known: tuple[PageCode, int] | None = None,
+    candidates: CandidateLookup | None = None,
 ) -> PageRead | PageProblem:
-    """Read one page; ``known`` = (page code, clockwise rotation) when a person identified it."""
+    """Read one page; ``known`` = (page code, clockwise rotation) when a person identified it.
+
+    ``candidates`` gives every known layout; it is called only for a page
+    whose page code cannot be read, to recognise the page from its printed
+    layout (:func:`.identify.identify_page`). Without it such a page is a
+    :class:`PageProblem` straight away.
+    """
     if known is not None:
         code, rotation = known
         return _read_known(page, turn_image(page.image, rotation), code, None, layouts, blanks,
                            calibration, ocr)
     hit = find_page_code(page.image)
-    if hit is None:
-        return PageProblem(
-            "no_page_code",
-            "No page code could be read on this page: it may not be a page of our forms, "
-            "or the code in its corner is covered, torn or too faint.",
-            upright=page.image,
-        )
-    if hit.page_code is None:
-        return PageProblem("foreign_code", hit.problem or "The QR code on this page is not ours.",
-                           upright=page.image)
+    if hit is None or hit.page_code is None:
+        return _without_page_code(page, hit.problem if hit is not None else None, layouts, blanks,
+                                  calibration, ocr, candidates)
     image, hit = turn_upright(page.image, hit)
     assert hit.page_code is not None
     return _read_known(page, image, hit.page_code, hit.corners, layouts, blanks, calibration, ocr)
+
+
+def _without_page_code(
+    page: PageImage,
+    problem: str | None,
+    layouts: LayoutLookup,
+    blanks: BlankLookup,
+    calibration: Calibration,
+    ocr: bool,
+    candidates: CandidateLookup | None,
+) -> PageRead | PageProblem:
+    """A page with no readable page code (``problem``: what its QR code is instead, if any)."""
+    kind = "no_page_code" if problem is None else "foreign_code"
+    if problem is None:
+        lead = "No page code could be read on this page"
+        advice = ("it may not be a page of our forms, or the code in its corner is covered, "
+                  "torn or too faint.")
+    else:
+        lead = f"This page carries {problem}"
+        advice = "it may not be a page of our forms."
+    if candidates is None:
+        return PageProblem(kind, f"{lead}: {advice}", upright=page.image)
+    found = identify_page(page.image, candidates(), blanks,
+                          dpi=page.dpi if page.dpi_known else None)
+    if isinstance(found, Identified):
+        return _read_known(page, found.upright, found.page_code, None, layouts, blanks, calibration,
+                           ocr, alignment=found.alignment, notes=[IDENTIFIED_NOTE])
+    if found.match is not None:  # the page was recognised, its sheet id was not read
+        return PageProblem(kind, f"{lead}; {found.reason}.", upright=page.image)
+    if found.scores and found.scores[0].score >= MIN_SCORE:  # it does look like a known page
+        return PageProblem(kind, f"{lead}, and {found.reason}.", upright=page.image)
+    return PageProblem(kind, f"{lead}, and {found.reason}: {advice}", upright=page.image)
 
 
 def _read_known(
@@ -134,6 +184,9 @@ def _read_known(
     blanks: BlankLookup,
     calibration: Calibration,
     ocr: bool,
+    *,
+    alignment: Alignment | None = None,
+    notes: Sequence[str] = (),
 ) -> PageRead | PageProblem:
     layout = layouts(code.questionnaire, code.version, code.variant)
     if layout is None:
@@ -152,14 +205,15 @@ def _read_known(
             f"{len(layout.pages)} pages.",
             page_code=code, upright=image,
         )
-    try:
-        alignment = align_layout_page(image, layout_page, corners,
-                                      dpi=page.dpi if page.dpi_known else None)
-    except AlignmentError as exc:
-        return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
-                           page_code=code, upright=image)
+    if alignment is None:
+        try:
+            alignment = align_layout_page(image, layout_page, corners,
+                                          dpi=page.dpi if page.dpi_known else None)
+        except AlignmentError as exc:
+            return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
+                               page_code=code, upright=image)
     fields = _read_fields(image, alignment, layout, layout_page, blanks, calibration, ocr, page.bilevel)
-    notes = []
+    notes = list(notes)
     if page.bilevel:
         notes.append("scanned in black and white (1-bit): light marks may be lost; scan in grey")
     if page.dpi_known and page.dpi < 195:
@@ -208,7 +262,7 @@ def _read_fields(
             )
         else:
             reading = read_choice_field(warped, blank, lf, READ_DPI / 72.0, bilevel=bilevel,
-                                        calibration=calibration)
+                                        photo=is_photo(alignment), calibration=calibration)
             results.append(
                 FieldResult(
                     lf.id, lf.type, reading.value, reading.confidence, reading.auto,

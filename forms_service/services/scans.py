@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from ..errors import NotFound
 from ..jobs.queue import JobHandle, enqueue
-from ..layout import Layout, layout_path, load_layout
+from ..layout import Layout, LayoutError, layout_path, load_layout
 from ..pdfium import PDFIUM_LOCK
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..scan.calibration import Calibration, load_calibration
@@ -213,6 +213,7 @@ class _Reader:
         self.ctx = ctx
         self.calibration: Calibration = load_calibration()
         self._layouts: dict[tuple[str, str, str], Layout | None] = {}
+        self._candidates: list[Layout] | None = None
 
     def layout(self, questionnaire: str, version: str, variant: str) -> Layout | None:
         key = (questionnaire, version, variant)
@@ -221,6 +222,27 @@ class _Reader:
             self._layouts[key] = load_layout(path) if path.exists() else None
         return self._layouts[key]
 
+    def candidates(self) -> list[Layout]:
+        """Every layout of every questionnaire version loaded here: what a page without a
+        readable page code is compared with (loaded once per job, on first need)."""
+        if self._candidates is None:
+            from .questionnaires import list_versions
+
+            found: list[Layout] = []
+            for info in list_versions(self.ctx):
+                # <layouts>/<questionnaire>/<version>/<variant>.json: every variant laid out
+                folder = layout_path(self.ctx.config.layouts, info.questionnaire, info.version,
+                                     "any").parent
+                for path in sorted(folder.glob("*.json")):
+                    try:
+                        layout = self.layout(info.questionnaire, info.version, path.stem)
+                    except LayoutError:
+                        continue  # a broken layout file: the others still serve
+                    if layout is not None:
+                        found.append(layout)
+            self._candidates = found
+        return self._candidates
+
     def blank(self, layout: Layout, page: int, dpi: float) -> NDArray[np.uint8]:
         return blank_page(self.ctx, layout.questionnaire, layout.version, layout.variant, page, dpi)
 
@@ -228,7 +250,7 @@ class _Reader:
         """The machine's reading of a page (None for a page that could not be decoded)."""
         if isinstance(page, PageRejected):
             return None
-        return read_page(page, self.layout, self.blank, self.calibration)
+        return read_page(page, self.layout, self.blank, self.calibration, candidates=self.candidates)
 
     def store(self, file_id: int, page: PageImage | PageRejected,
               outcome: PageRead | PageProblem | None) -> None:

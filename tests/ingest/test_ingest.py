@@ -92,6 +92,7 @@ def test_a_page_without_a_readable_code_waits_for_a_person(ctx, returned: Return
     image = page.image.copy()
     k = page.dpi / 72.0
     image[int(730 * k):, int(440 * k):] = 255  # the page code torn off
+    image[int(770 * k):int(815 * k), int(60 * k):int(440 * k)] = 255  # ... and the footer with the sheet id
     from PIL import Image
 
     buf = io.BytesIO()
@@ -100,6 +101,8 @@ def test_a_page_without_a_readable_code_waits_for_a_person(ctx, returned: Return
     run_job(ctx, batch.job_id)
     waiting = scans.unidentified_pages(ctx)
     assert len(waiting) == 1 and "No page code could be read" in waiting[0]["reason"]
+    # the printed layout was recognised, but with no sheet id nothing is guessed
+    assert "looks like page 2 of" in waiting[0]["reason"]
     assert Path(waiting[0]["image_path"]).exists()
     scans.identify_page(ctx, waiting[0]["id"], "big-leeds-conversation", "2026-11", "standard", 2,
                         sheet.sheet.lower(), 0)
