@@ -205,15 +205,27 @@ def _read_known(
             f"{len(layout.pages)} pages.",
             page_code=code, upright=image,
         )
+    notes = list(notes)
     if alignment is None:
         try:
             alignment = align_layout_page(image, layout_page, corners,
                                           dpi=page.dpi if page.dpi_known else None)
         except AlignmentError as exc:
-            return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
-                               page_code=code, upright=image)
+            # A file can state the wrong resolution (a batch saved at one dpi, pages scanned at
+            # another): then look for the marks by the page code's size instead, still as a flat scan.
+            retry = None
+            if page.dpi_known:
+                try:
+                    retry = align_layout_page(image, layout_page, corners, dpi=None, flat=True)
+                except AlignmentError:
+                    retry = None
+            if retry is None:
+                return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
+                                   page_code=code, upright=image)
+            alignment = retry
+            notes.append(f"the file says {page.dpi:.0f} dpi but the page does not match it: "
+                         f"the scale was measured from the page instead")
     fields = _read_fields(image, alignment, layout, layout_page, blanks, calibration, ocr, page.bilevel)
-    notes = list(notes)
     if page.bilevel:
         notes.append("scanned in black and white (1-bit): light marks may be lost; scan in grey")
     if page.dpi_known and page.dpi < 195:

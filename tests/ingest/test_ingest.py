@@ -112,6 +112,24 @@ def test_a_page_without_a_readable_code_waits_for_a_person(ctx, returned: Return
     assert record["status"] == "incomplete"
 
 
+def test_a_file_that_states_the_wrong_resolution_is_still_read(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    sheet = first_sheet(returned, "standard")
+    page = sheet.pages[1]
+    buf = io.BytesIO()
+    wrong = round(page.dpi * 1.5)  # as a scanning app that stamps one resolution on every page
+    Image.fromarray(page.image).save(buf, format="PNG", dpi=(wrong, wrong))
+    batch = scans.accept_files(ctx, [("stamped.png", buf.getvalue())])
+    run_job(ctx, batch.job_id)
+    assert scans.unidentified_pages(ctx) == []
+    summary = scans.job_summary(ctx, batch.job_id)
+    assert summary.pages_read == 1
+    assert any(f"the file says {wrong} dpi" in note for note in summary.notes)
+    record = next(iter(export.iter_records(ctx)))
+    assert record["sheet"] == sheet.sheet and record["pages"]["received"] == [2]
+
+
 def test_duplicates_and_photocopies(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
     from PIL import Image
