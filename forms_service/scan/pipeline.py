@@ -212,13 +212,15 @@ def _read_known(
                                           dpi=page.dpi if page.dpi_known else None)
         except AlignmentError as exc:
             # A file can state the wrong resolution (a batch saved at one dpi, pages scanned at
-            # another): then look for the marks by the page code's size instead, still as a flat scan.
+            # another; a camera app stamping a dpi on a photo): then look for the marks by the page
+            # code's size instead, as a flat scan, and failing that as a photo (with perspective).
             retry = None
-            if page.dpi_known:
+            for flat in ((True, False) if page.dpi_known else ()):
                 try:
-                    retry = align_layout_page(image, layout_page, corners, dpi=None, flat=True)
+                    retry = align_layout_page(image, layout_page, corners, dpi=None, flat=flat)
+                    break
                 except AlignmentError:
-                    retry = None
+                    continue
             if retry is None:
                 return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
                                    page_code=code, upright=image)

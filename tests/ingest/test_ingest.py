@@ -130,6 +130,26 @@ def test_a_file_that_states_the_wrong_resolution_is_still_read(ctx, returned: Re
     assert record["sheet"] == sheet.sheet and record["pages"]["received"] == [2]
 
 
+def test_phone_photos_stamped_with_a_resolution_are_read(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from forms_service.questionnaire import load_definition
+    from forms_service.sheets import new_sheet_id
+    from forms_service.synth.batch import synth_sheets
+    from tests.conftest import SHIPPED
+
+    q = load_definition(SHIPPED).questionnaire
+    rng = np.random.default_rng(11)
+    sheet = synth_sheets(q, "standard", [new_sheet_id()], rng, preset="phone")[0]
+    # a camera app writes a dpi into each JPEG; on a photo it means nothing
+    files = write_scan_files(sheet.pages, tmp_path / "phone", "jpeg", "photo")
+    batch = scans.accept_paths(ctx, files)
+    run_job(ctx, batch.job_id)
+    assert scans.unidentified_pages(ctx) == []
+    record = next(iter(export.iter_records(ctx)))
+    assert record["pages"]["received"] == list(range(1, len(sheet.pages) + 1))
+
+
 def test_duplicates_and_photocopies(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
     from PIL import Image
