@@ -23,12 +23,16 @@ Per box (:func:`measure_box`):
    none, a tick one or two, a cross four); ink just outside the border (marks
    that finish outside); ink in a ring around the box and how far round the
    box it goes (a circle drawn round the box); ink round the option's printed
-   words (a circled label).
+   words (a circled label); and ink above four times the paper's own noise
+   level (its share, largest area and extent: a light pencil stroke fainter
+   than any fixed level shows there).
+4. **Context** (:func:`field_context`): how far the box stands out from the
+   median of the field's other boxes, for a few of those features.
 
-A small multinomial logistic model (fitted by ``benchmarks/calibrate.py``,
-shipped in ``calibration.json``) turns the features into probabilities of
-three states: ``empty``, ``marked``, ``filled`` (filled solid: the printed
-key says this cancels an answer).
+A box model fitted by ``benchmarks/calibrate.py`` and shipped in
+``calibration.json`` -- gradient-boosted trees, evaluated in numpy -- turns
+the features into probabilities of three states: ``empty``, ``marked``,
+``filled`` (filled solid: the printed key says this cancels an answer).
 
 Per field (:func:`decide_field`): a box counts as chosen when it is marked;
 a filled box is never chosen. ``single_choice``: one chosen box gives its
