@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import pickle
 import sys
@@ -50,6 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from measures import edit_distance, upper_bound  # noqa: E402
+
 from forms_service.layout import LayoutField, load_layout  # noqa: E402
 from forms_service.scan.calibration import (  # noqa: E402
     Calibration,
@@ -60,7 +61,6 @@ from forms_service.scan.calibration import (  # noqa: E402
 )
 from forms_service.scan.marks import (  # noqa: E402
     MODEL_FEATURES,
-    STATES,
     calibration_key,
     decide_field,
     field_context,
@@ -68,7 +68,6 @@ from forms_service.scan.marks import (  # noqa: E402
     render_blank,
 )
 from forms_service.scan.writing import (  # noqa: E402
-    TEXT_FEATURES,
     measure_area,
     ocr_suggestion,
     written_probability,
@@ -355,14 +354,9 @@ def _field(r: dict[str, Any]) -> LayoutField:
 
 
 def cer(ocr: str, truth: str) -> tuple[int, int]:
+    """Character errors of an OCR suggestion and the length of the truth (spacing folded)."""
     a, b = _norm(ocr), _norm(truth)
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1], len(b)
+    return edit_distance(a, b), len(b)
 
 
 def report(records: list[dict[str, Any]], cal: Calibration) -> str:
@@ -447,7 +441,7 @@ def plot_reliability(test: list[dict[str, Any]], path: Path) -> None:
             ax2.plot(claimed, wrong / n, "o", color="#1f5fa8")
         else:
             ax2.plot(claimed, upper_bound(0, n), "v", color="#1f5fa8", mfc="none")
-        ax2.annotate(f"{wrong}/{n}", (claimed, max(wrong / n, upper_bound(0, n) if not wrong else wrong / n)),
+        ax2.annotate(f"{wrong}/{n}", (claimed, wrong / n if wrong else upper_bound(0, n)),
                      textcoords="offset points", xytext=(5, 3), fontsize=7, color="#444")
     ax2.plot([1e-5, 1], [1e-5, 1], color="#888", lw=1, ls="--")
     ax2.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.5), xlabel="error claimed (1 - confidence)",
@@ -487,18 +481,6 @@ def automation(test: list[dict[str, Any]], key: str) -> str:
         lines.append(f"| {name} | {len(g)} | {len(auto)} | {len(auto) / len(g):.1%} | {wrong} | "
                      f"{(wrong / len(auto) if auto else 0):.3%}{bound} | {right / len(g):.1%} |")  # fmt: skip
     return "\n".join(lines)
-
-
-def upper_bound(wrong: int, n: int, z: float = 1.96) -> float:
-    """Wilson score upper bound of an error rate (95 %); with no errors about 3/n, the rule of three."""
-    if n == 0:
-        return 1.0
-    if wrong == 0:
-        return 1.0 - 0.05 ** (1.0 / n)
-    p = wrong / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre + spread) / (1 + z * z / n)
 
 
 def text_summary(test: list[dict[str, Any]]) -> str:
@@ -630,5 +612,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     raise SystemExit(main())
 
-
-_ = (STATES, TEXT_FEATURES)

@@ -36,6 +36,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from measures import edit_distance, upper_bound  # noqa: E402
+
 from forms_service.config import Config  # noqa: E402
 from forms_service.jobs.queue import run_job  # noqa: E402
 from forms_service.questionnaire import load_definition  # noqa: E402
@@ -55,13 +57,7 @@ def cer(suggestion: str, truth: str) -> float:
     a, b = " ".join(suggestion.lower().split()), " ".join(truth.lower().split())
     if not b:
         return 0.0 if not a else 1.0
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return min(1.0, previous[-1] / len(b))
+    return min(1.0, edit_distance(a, b) / len(b))
 
 
 def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical") -> dict[str, float]:
@@ -152,18 +148,6 @@ def main() -> None:
               f"{upper_bound(wrong, auto):.2%}), {pages} pages")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
-
-
-def upper_bound(wrong: int, n: int, z: float = 1.96) -> float:
-    """Wilson score upper bound of an error rate (95 %); with no error, 1 - 0.05 ** (1 / n)."""
-    if n == 0:
-        return 1.0
-    if wrong == 0:
-        return 1.0 - 0.05 ** (1.0 / n)
-    p = wrong / n
-    centre = p + z * z / (2 * n)
-    spread = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return (centre + spread) / (1 + z * z / n)
 
 
 if __name__ == "__main__":

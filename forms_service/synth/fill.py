@@ -316,14 +316,13 @@ def _fill_single(
     n = len(f.boxes)
     if forced is None:
         r = rng.random()
-        if r < person.skip_rate:
-            forced = "blank"
-        elif r < person.skip_rate + person.mistakes:
-            forced = "correction"
-        elif r < person.skip_rate + person.mistakes + person.double:
-            forced = "double"
-        elif r < person.skip_rate + person.mistakes + person.double + person.filled_only:
-            forced = "filled-only"
+        edge = 0.0
+        for rate, what in ((person.skip_rate, "blank"), (person.mistakes, "correction"),
+                           (person.double, "double"), (person.filled_only, "filled-only")):
+            edge += rate
+            if r < edge:
+                forced = what
+                break
         else:
             forced = _pick_style(rng, person)
     case = forced
