@@ -11,6 +11,7 @@
 | FORMS_SERVICE_WORKER | embedded | `embedded` runs background jobs inside `serve`; `off` leaves them to another process; `celery` sends them to Celery workers through Redis |
 | FORMS_SERVICE_BROKER_URL | (none) | the Redis address Celery uses (redis:// or rediss://); needed when FORMS_SERVICE_WORKER=celery |
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
+| FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -18,6 +19,7 @@ Must never: read the environment anywhere else in the package.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -44,6 +46,9 @@ class Config:
     watch: Path | None = None
     broker_url: str | None = field(default=None, repr=False)  # may hold a password
     celery_queue: str = "forms-service"
+    #: readings are auto-accepted only at or above this confidence (and the fitted threshold);
+    #: 0 keeps the fitted thresholds, above 1 turns auto-acceptance off
+    auto_accept_min: float = 0.0
 
     @property
     def scans_dir(self) -> Path:
@@ -89,6 +94,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
             f"FORMS_SERVICE_CELERY_QUEUE must be a name of letters, digits and . _ : - "
             f"(at most 100), such as forms-service (found {celery_queue!r})."
         )
+    auto_accept_min = _auto_accept(env.get("FORMS_SERVICE_AUTO_ACCEPT") or "on")
     return Config(
         home=home,
         layouts=layouts,
@@ -100,7 +106,27 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         watch=watch,
         broker_url=broker_url,
         celery_queue=celery_queue,
+        auto_accept_min=auto_accept_min,
     )
+
+
+def _auto_accept(value: str) -> float:
+    """FORMS_SERVICE_AUTO_ACCEPT as the lowest confidence that may be auto-accepted."""
+    word = value.strip().lower()
+    if word == "on":
+        return 0.0
+    if word == "off":
+        return math.inf
+    try:
+        floor = float(word)
+    except ValueError:
+        floor = math.nan
+    if not 0.5 <= floor <= 1.0:  # also false for nan
+        raise ConfigurationError(
+            "FORMS_SERVICE_AUTO_ACCEPT must be 'on', 'off' or the lowest confidence to accept "
+            f"without a person, between 0.5 and 1, such as 0.999 (found {value!r})."
+        )
+    return floor
 
 
 def _broker_url(url: str | None, worker: str) -> str | None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -459,6 +459,17 @@ class Calibration:
         """May a reading of this confidence be accepted without a person?"""
         t = self.threshold(field_type, bilevel=bilevel, photo=photo)
         return t is not None and confidence >= t
+
+    def with_floor(self, floor: float) -> Calibration:
+        """The same calibration, auto-accepting nothing below confidence ``floor``.
+
+        An operator's setting can only raise the fitted thresholds: a field type the
+        benchmark never lets through (handwriting, say) stays with a person.
+        """
+        if floor <= 0.0:
+            return self
+        raised = {k: (None if t is None or floor > 1.0 else max(t, floor)) for k, t in self.thresholds.items()}
+        return replace(self, thresholds=raised)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -211,7 +211,7 @@ class _Reader:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.calibration: Calibration = load_calibration()
+        self.calibration: Calibration = load_calibration().with_floor(ctx.config.auto_accept_min)
         self._layouts: dict[tuple[str, str, str], Layout | None] = {}
         self._candidates: list[Layout] | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import jsonschema
@@ -247,3 +248,26 @@ def test_watch_folder(ctx, returned: Returned, tmp_path: Path) -> None:  # type:
     assert "letter.txt" in (watch / "rejected" / "letter.txt.txt").read_text()
     run_pending(ctx)
     assert scans.job_summary(ctx, batch.job_id).pages_read == 2
+
+
+def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layouts: Path, sqlite_url: str,
+                                                             returned: Returned) -> None:
+    from forms_service.services.context import ServiceContext
+    from forms_service.services.questionnaires import sync_definitions
+    from tests.conftest import make_config
+
+    sheet = first_sheet(returned, "standard")
+    scan_dir = tmp_path / "in"
+    write_scan_files(sheet.pages, scan_dir, "png", "sheet")
+    context = ServiceContext.from_config(make_config(tmp_path, layouts, sqlite_url, auto_accept_min=math.inf))
+    try:
+        context.db.upgrade()
+        sync_definitions(context)
+        batch = scans.accept_files(context, [(p.name, p.read_bytes()) for p in sorted(scan_dir.iterdir())])
+        run_job(context, batch.job_id)
+        record = next(iter(export.iter_records(context)))
+    finally:
+        context.close()
+    assert record["sheet"] == sheet.sheet and record["status"] == "needs_verification"
+    states = {a["state"] for a in record["answers"].values()}
+    assert states == {"queued"}, states

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
+from forms_service.config import load_config
+from forms_service.errors import ConfigurationError
 from forms_service.scan.calibration import (
     DEFAULT_PATH,
     Calibration,
@@ -177,3 +180,32 @@ def test_photos_fall_back_to_the_grey_curves_when_they_have_none() -> None:
     assert plain.threshold("single_choice", photo=True) == plain.threshold("single_choice")
     # bilevel wins over photo (a 1-bit photo is read with the bilevel curves)
     assert plain.threshold("single_choice", bilevel=True, photo=True) == plain.threshold("single_choice", bilevel=True)
+
+
+def test_an_operator_can_only_raise_the_auto_accept_thresholds() -> None:
+    cal = load_calibration()
+    fitted = cal.thresholds
+    same = cal.with_floor(0.0)
+    assert same.thresholds == fitted
+    raised = cal.with_floor(0.9999)
+    for key, t in fitted.items():
+        # a key the benchmark never lets through stays with a person whatever the setting
+        assert raised.thresholds[key] == (None if t is None else max(t, 0.9999)), key
+    assert not raised.auto_accept("single_choice", 0.9995) and raised.auto_accept("single_choice", 0.99995)
+    off = cal.with_floor(math.inf)
+    assert all(t is None for t in off.thresholds.values())
+    assert not off.auto_accept("single_choice", 1.0)
+
+
+@pytest.mark.parametrize(("value", "floor"), [("on", 0.0), ("OFF", math.inf), ("0.999", 0.999), (" 1 ", 1.0)])
+def test_the_auto_accept_setting_is_read(tmp_path, value: str, floor: float) -> None:  # type: ignore[no-untyped-def]
+    cfg = load_config({"FORMS_SERVICE_HOME": str(tmp_path), "FORMS_SERVICE_AUTO_ACCEPT": value})
+    assert cfg.auto_accept_min == floor
+
+
+@pytest.mark.parametrize("value", ["yes", "0.3", "1.5", "nan", "99%"])
+def test_a_bad_auto_accept_setting_is_refused_in_one_sentence(tmp_path, value: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigurationError) as err:
+        load_config({"FORMS_SERVICE_HOME": str(tmp_path), "FORMS_SERVICE_AUTO_ACCEPT": value})
+    assert "FORMS_SERVICE_AUTO_ACCEPT must be 'on', 'off' or the lowest confidence" in str(err.value)
+    assert repr(value) in str(err.value)
