@@ -43,8 +43,18 @@ from ..pdfium import PDFIUM_LOCK
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..scan.calibration import Calibration, load_calibration
 from ..scan.marks import render_blank
-from ..scan.pipeline import FieldResult, PageProblem, PageRead, read_page
-from ..store.models import FieldReading, Response, ScanFile, ScanPage, Sheet, utcnow
+from ..scan.pipeline import IDENTIFIED_NOTE, FieldResult, PageProblem, PageRead, read_page
+from ..sheets import PageCode
+from ..store.models import (
+    FieldReading,
+    PrintRun,
+    QuestionnaireVersion,
+    Response,
+    ScanFile,
+    ScanPage,
+    Sheet,
+    utcnow,
+)
 from .context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -250,7 +260,43 @@ class _Reader:
         """The machine's reading of a page (None for a page that could not be decoded)."""
         if isinstance(page, PageRejected):
             return None
-        return read_page(page, self.layout, self.blank, self.calibration, candidates=self.candidates)
+        outcome = read_page(page, self.layout, self.blank, self.calibration, candidates=self.candidates)
+        if isinstance(outcome, PageRead) and IDENTIFIED_NOTE in outcome.notes:
+            problem = self._printed_as(outcome.page_code)
+            if problem is not None:
+                return PageProblem("no_page_code", problem, upright=page.image)
+        return outcome
+
+    def _printed_as(self, code: PageCode) -> str | None:
+        """Why a page recognised by its layout cannot be the sheet its footer names (None: it can).
+
+        The footer's sheet id was read twice and its check character holds, but a
+        misread that passes both would file the page with someone else's answers:
+        so the sheet id must also be one this service printed as that form, unless
+        the service has no print run of that form at all (printed elsewhere).
+        """
+        lead = (f"No page code could be read on this page; it looks like page {code.page} of the "
+                f"{code.variant} form of {code.questionnaire} {code.version}, and its footer reads "
+                f"sheet {code.sheet}")
+        with self.ctx.db.session() as s:
+            sheet = s.get(Sheet, code.sheet)
+            if sheet is not None:
+                run = s.get(PrintRun, sheet.print_run_id)
+                assert run is not None
+                qv = run.questionnaire_version
+                if (qv.questionnaire, qv.version, run.variant) == (code.questionnaire, code.version, code.variant):
+                    return None
+                return (f"{lead}, but that sheet was printed as the {run.variant} form of "
+                        f"{qv.questionnaire} {qv.version}: check the sheet id and identify the page by hand.")
+            printed = s.scalar(
+                select(PrintRun.id).join(QuestionnaireVersion)
+                .where(QuestionnaireVersion.questionnaire == code.questionnaire,
+                       QuestionnaireVersion.version == code.version, PrintRun.variant == code.variant)
+                .limit(1))  # fmt: skip
+        if printed is None:
+            return None
+        return (f"{lead}, but no print run of this service issued that sheet id: "
+                f"check the sheet id and identify the page by hand.")
 
     def store(self, file_id: int, page: PageImage | PageRejected,
               outcome: PageRead | PageProblem | None) -> None:
@@ -537,7 +583,7 @@ def identify_page(ctx: ServiceContext, page_id: int, questionnaire: str, version
                   page_number: int, sheet: str, rotation: int) -> None:
     """Read an unidentified page as the page a person says it is."""
     from ..errors import InvalidInput
-    from ..sheets import PageCode, normalise_sheet_id
+    from ..sheets import normalise_sheet_id
 
     unidentified_page(ctx, page_id)
     code = PageCode(questionnaire, version, variant, page_number, normalise_sheet_id(sheet))

@@ -276,3 +276,48 @@ def test_the_service_reads_a_page_whose_code_is_painted_over(
         assert IDENTIFIED_NOTE in row.details["notes"]
     [record] = list(export.iter_records(ctx))
     assert record["sheet"] == SHEETS["standard"] and record["pages"]["received"] == [2]
+
+
+@pytest.mark.parametrize(("printed_as", "expected"), [
+    ("standard", None),
+    ("large-print", "but that sheet was printed as the large-print form of big-leeds-conversation 2026-11"),
+    (None, "but no print run of this service issued that sheet id"),
+])  # fmt: skip
+def test_a_page_recognised_by_its_layout_must_be_a_sheet_printed_as_that_form(
+    ctx: ServiceContext, printed: Printed, printed_as: str | None, expected: str | None
+) -> None:
+    """The footer's sheet id is checked against the print runs, when the service printed that form."""
+    from forms_service.jobs.queue import run_job
+    from forms_service.services import scans
+    from forms_service.store.models import PrintRun, QuestionnaireVersion, ScanPage, Sheet
+
+    with ctx.db.session() as s:
+        qv = s.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire == QUESTIONNAIRE,
+                                                         QuestionnaireVersion.version == VERSION))
+        assert qv is not None
+        # the service printed standard forms; this sheet id was among them, in another run, or not at all
+        run = PrintRun(questionnaire_version_id=qv.id, variant="standard", copies=1, state="done")
+        s.add(run)
+        s.flush()
+        s.add(Sheet(sheet_id="ZZZZ-ZZZZ-ZZZ", print_run_id=run.id, copy=1))
+        if printed_as is not None:
+            other = PrintRun(questionnaire_version_id=qv.id, variant=printed_as, copies=1, state="done")
+            s.add(other)
+            s.flush()
+            s.add(Sheet(sheet_id=SHEETS["standard"], print_run_id=other.id, copy=1))
+    image, dpi = scanned(printed, "standard", 2, "office", 2, seed=21, erase="after")
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", dpi=(dpi, dpi))
+    batch = scans.accept_files(ctx, [("no-code.png", buf.getvalue())])
+    run_job(ctx, batch.job_id)
+    with ctx.db.session() as s:
+        [row] = list(s.scalars(select(ScanPage)))
+        state = row.state
+    if expected is None:
+        assert state == "read" and scans.unidentified_pages(ctx) == []
+        return
+    assert state == "unidentified"
+    [waiting] = scans.unidentified_pages(ctx)
+    assert "looks like page 2 of the standard form" in waiting["reason"]
+    assert f"its footer reads sheet {SHEETS['standard']}" in waiting["reason"] and expected in waiting["reason"]
+    assert Path(waiting["image_path"]).exists()
