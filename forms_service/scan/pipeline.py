@@ -110,7 +110,8 @@ class PageProblem:
     kind: str  # no_page_code, foreign_code, unknown_layout, misaligned
     reason: str
     page_code: PageCode | None = None
-    upright: NDArray[np.uint8] | None = None
+    upright: NDArray[np.uint8] | None = None  # the picture kept for a person
+    turned: int = 0  # the clockwise turn (degrees) undone to make ``upright`` from the page as scanned
 
 
 def read_page(
@@ -133,14 +134,16 @@ def read_page(
     if known is not None:
         code, rotation = known
         return _read_known(page, turn_image(page.image, rotation), code, None, layouts, blanks,
-                           calibration, ocr)
+                           calibration, ocr, turned=rotation)
     hit = find_page_code(page.image)
     if hit is None or hit.page_code is None:
         return _without_page_code(page, hit.problem if hit is not None else None, layouts, blanks,
                                   calibration, ocr, candidates)
+    turned = hit.rotation
     image, hit = turn_upright(page.image, hit)
     assert hit.page_code is not None
-    return _read_known(page, image, hit.page_code, hit.corners, layouts, blanks, calibration, ocr)
+    return _read_known(page, image, hit.page_code, hit.corners, layouts, blanks, calibration, ocr,
+                       turned=turned)
 
 
 def _without_page_code(
@@ -167,7 +170,7 @@ def _without_page_code(
                           dpi=page.dpi if page.dpi_known else None)
     if isinstance(found, Identified):
         return _read_known(page, found.upright, found.page_code, None, layouts, blanks, calibration,
-                           ocr, alignment=found.alignment, notes=[IDENTIFIED_NOTE])
+                           ocr, alignment=found.alignment, notes=[IDENTIFIED_NOTE], turned=found.rotation)
     if found.match is not None:  # the page was recognised, its sheet id was not read
         return PageProblem(kind, f"{lead}; {found.reason}.", upright=page.image)
     if found.scores and found.scores[0].score >= MIN_SCORE:  # it does look like a known page
@@ -187,14 +190,16 @@ def _read_known(
     *,
     alignment: Alignment | None = None,
     notes: Sequence[str] = (),
+    turned: int = 0,
 ) -> PageRead | PageProblem:
+    """Read a page known to be ``code``; ``image`` is the page turned upright (by ``turned`` degrees)."""
     layout = layouts(code.questionnaire, code.version, code.variant)
     if layout is None:
         return PageProblem(
             "unknown_layout",
             f"This is a page of {code.questionnaire} version {code.version} ({code.variant}), "
             f"which this service has no layout for.",
-            page_code=code, upright=image,
+            page_code=code, upright=image, turned=turned,
         )
     try:
         layout_page = layout.page(code.page)
@@ -203,7 +208,7 @@ def _read_known(
             "unknown_layout",
             f"The page code names page {code.page}, but the {code.variant} form has "
             f"{len(layout.pages)} pages.",
-            page_code=code, upright=image,
+            page_code=code, upright=image, turned=turned,
         )
     notes = list(notes)
     if alignment is None:
@@ -223,7 +228,7 @@ def _read_known(
                     continue
             if retry is None:
                 return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
-                                   page_code=code, upright=image)
+                                   page_code=code, upright=image, turned=turned)
             alignment = retry
             notes.append(f"the file says {page.dpi:.0f} dpi but the page does not match it: "
                          f"the scale was measured from the page instead")

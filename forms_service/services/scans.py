@@ -308,7 +308,7 @@ class _Reader:
         if isinstance(outcome, PageProblem):
             state = "rejected" if outcome.kind == "unknown_layout" else "unidentified"
             row_id = self._page_row(file_id, page.source_index, state=state, reason=outcome.reason,
-                                    dpi=page.dpi, bilevel=page.bilevel)
+                                    dpi=page.dpi, bilevel=page.bilevel, details={"turned": outcome.turned})
             if state == "unidentified" and outcome.upright is not None:
                 self._save_page_image(row_id, outcome.upright, page.dpi)
             return
@@ -595,6 +595,8 @@ def identify_page(ctx: ServiceContext, page_id: int, questionnaire: str, version
         f = s.get(ScanFile, row.scan_file_id)
         assert f is not None
         file_id, index, filename, sha, kind = f.id, row.source_index, f.filename, f.sha256, f.kind
+        # the person chose the turn of the picture they were shown, which may be the page already turned
+        rotation = (int((row.details or {}).get("turned", 0)) + rotation) % 360
     data = _original_path(ctx, sha, kind or "pdf").read_bytes()
     image = next(p for p in load_pages(data, filename) if p.source_index == index)
     if isinstance(image, PageRejected):

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -271,3 +272,33 @@ def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layo
     assert record["sheet"] == sheet.sheet and record["status"] == "needs_verification"
     states = {a["state"] for a in record["answers"].values()}
     assert states == {"queued"}, states
+
+
+def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
+    """The page code says the page lies upside down; the person sees it upright, and their turn counts from there."""
+    from PIL import Image
+
+    from forms_service.errors import InvalidInput
+
+    sheet = first_sheet(returned, "standard")
+    page = sheet.pages[1]
+    upright = page.image.copy()
+    k = page.dpi / 72.0
+    for x, y in ((42.5, 42.5), (552.8, 42.5), (42.5, 799.4)):  # three of the four registration marks covered
+        upright[max(0, int((y - 40) * k)):int((y + 40) * k), max(0, int((x - 40) * k)):int((x + 40) * k)] = 255
+    buf = io.BytesIO()
+    Image.fromarray(upright[::-1, ::-1].copy()).save(buf, format="PNG", dpi=(page.dpi, page.dpi))
+    batch = scans.accept_files(ctx, [("upside-down.png", buf.getvalue())])
+    run_job(ctx, batch.job_id)
+    [waiting] = scans.unidentified_pages(ctx)
+    assert waiting["reason"].startswith("The page could not be lined up")
+    with ctx.db.session() as s:
+        row = s.get(ScanPage, waiting["id"])
+        assert row is not None and row.details["turned"] == 180
+    shown = np.asarray(Image.open(waiting["image_path"]).convert("L"), dtype=np.float32)
+    small = np.asarray(Image.fromarray(upright).resize((shown.shape[1], shown.shape[0])), dtype=np.float32)
+    assert np.abs(shown - small).mean() < np.abs(shown - small[::-1, ::-1]).mean()
+    # what they see is the right way up: the service turns the scan by 180 degrees, and still cannot line it up
+    with pytest.raises(InvalidInput, match="could not be lined up"):
+        scans.identify_page(ctx, waiting["id"], "big-leeds-conversation", "2026-11", "standard", 2, sheet.sheet, 0)
+    assert len(scans.unidentified_pages(ctx)) == 1
