@@ -224,13 +224,13 @@ def field_correct(value: Any, truth: Any) -> bool:
 def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
     choice = [r for r in records if r["type"] != "text"]
     train = [r for r in choice if split(r) == "train"]
-    rows = [[f[n] for n in MODEL_FEATURES] for r in train for f in field_context(r["features"])]
+    rows = [[f[n] for n in MODEL_FEATURES] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
     labels = [box_label(m) for r in train for m in r["marks"]]
     model = fit_trees(rows, labels)
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
     # raw field scores with the fitted model
     for r in choice:
-        reading = decide_field(_field(r), r["features"], provisional)
+        reading = decide_field(_field(r), r["features"], provisional, bilevel=r["bilevel"])
         r["raw"] = reading.raw_confidence
         r["value"] = reading.value
         r["ambiguous"] = reading.ambiguous

@@ -13,6 +13,8 @@ Prints, per variant and preset:
   text auto    written answers auto-accepted (handwriting; 0 unless proven safe)
   OCR CER      mean character error rate of the OCR suggestion on written answers
   pages/s      pages read per second by the ingest job (OCR suggestions included)
+and then every wrong auto-accepted choice field: what the respondent did, what
+was read at which confidence, and the truth.
 
 Usage (from the repository root):
   .venv/bin/python benchmarks/read.py                       # 4 copies x 3 variants x 5 presets
@@ -89,6 +91,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         ctx.close()
     text_ids = {f.id for f in q.fields() if f.type.value == "text"}
     choice = auto = wrong = written = blank_lost = text_auto = 0
+    mistakes: list[str] = []
     cers: list[float] = []
     for rec in records:
         truth = sheets[rec["sheet"]].truth
@@ -105,12 +108,16 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
             choice += 1
             if answer["state"] == "auto":
                 auto += 1
-                wrong += answer["value"] != expected
+                if answer["value"] != expected:
+                    wrong += 1
+                    mistakes.append(f"{variant} {preset}: {fid} ({sheets[rec['sheet']].cases.get(fid, '?')}) "
+                                    f"read {answer['value']!r} at {answer['confidence']:.4f}, truth {expected!r}")
     return {
         "pages": len(pages), "choice": choice, "automation": auto / max(choice, 1),
         "auto_error": wrong / max(auto, 1), "auto_wrong": wrong, "written": written,
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
+        "mistakes": mistakes,
     }
 
 
@@ -146,6 +153,11 @@ def main() -> None:
         print(f"  {preset:12} {choice:6d} choice fields, automation {auto / max(choice, 1):.1%}, "
               f"{wrong} wrong of {auto} auto-accepted ({wrong / max(auto, 1):.2%}; 95 % bound "
               f"{upper_bound(wrong, auto):.2%}), {pages} pages")
+    mistakes = [m for r in results for m in r["mistakes"]]
+    if mistakes:
+        print("wrong among auto-accepted (synthetic truth):")
+        for m in mistakes:
+            print(f"  {m}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

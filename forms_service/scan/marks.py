@@ -24,8 +24,10 @@ Per box (:func:`measure_box`):
    that finish outside); ink in a ring around the box and how far round the
    box it goes (a circle drawn round the box); ink round the option's printed
    words (a circled label); and ink above four times the paper's own noise
-   level (its share, largest area and extent: a light pencil stroke fainter
-   than any fixed level shows there).
+   level (its share, largest area, extent and longest single piece: a light
+   pencil stroke fainter than any fixed level shows there, and a stroke is
+   long where a toner speck is not); and of the paper round the field, its
+   noise level and its density of small dark specks (a photocopier's).
 4. **Context** (:func:`field_context`): how far the box stands out from the
    median of the field's other boxes, for a few of those features.
 
@@ -113,6 +115,9 @@ FEATURES = (
     "snr_share",  # share of the inside above 4x the paper's noise (a light pencil stroke shows here)
     "snr_blob",  # largest such area, share of the inside
     "snr_spread",  # extent of all such areas (but single pixels), share of the box side
+    "snr_long",  # the longest single such area, share of the box side (a stroke is long, a speck not)
+    "noise",  # the paper's noise level round the field, in ink at the box border's contrast
+    "specks",  # small dark specks per square centimetre of bare paper round the field (a photocopier's)
 )
 
 #: features compared with the field's other boxes (the box's value minus the median of theirs):
@@ -121,8 +126,14 @@ CONTEXT = ("cov", "faint", "peak_above", "snr_share", "snr_spread", "ring_turn")
 #: what the box model sees: the measured features but ``peak``, which it sees as ``peak_above``
 #: (the darkest ink above noise level: below it, the exact value only tells how the paper level
 #: was estimated, and a tree model learns nonsense from it), and the context features
+#: and whether the page is a black-and-white (1-bit) scan: there a mark can vanish altogether, so an
+#: untouched box means less than on a grey scan (without it the trees took a clean 300 dpi office
+#: scan's low noise for a 1-bit page's, and doubted its blank boxes)
 MODEL_FEATURES = (
-    tuple(name for name in FEATURES if name != "peak") + ("peak_above",) + tuple(f"rel_{name}" for name in CONTEXT)
+    tuple(name for name in FEATURES if name != "peak")
+    + ("peak_above",)
+    + tuple(f"rel_{name}" for name in CONTEXT)
+    + ("bilevel",)
 )
 PEAK_NOISE = 0.002  # ``peak_above`` = max(0, peak - PEAK_NOISE)
 TINY = 0.002  # the box model sees features smaller than this (in size) as 0
@@ -141,6 +152,9 @@ STREAK_SHARE = 0.9  # ... and darken at least this share of a region's unprinted
 WORKING_SCALE = 2.0  # pixels per point the reader works at (pages are shrunk by a whole factor)
 LABEL_MARGIN_PT = 8.0  # how far round the option's words a circle is looked for
 SNR = 4.0  # ink this many times the paper's noise level is a stroke for the snr_* features
+SPECK_LEVEL = 0.3  # ink above this (of the paper's white) can be a toner speck
+SPECK_PT2 = 1.5  # a speck is at most this big (points²); a pen's dot is larger
+SPECK_CLEAR_PT = 2.5  # specks are counted this far from anything printed
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
@@ -274,7 +288,7 @@ def decide_field(
 ) -> ChoiceReading:
     """Turn measured box features into box states and the field's value and confidence."""
     model = calibration.box_model
-    features = field_context(features)
+    features = field_context(features, bilevel=bilevel)
     probs = model.predict([_vector(f, model.features) for f in features])
     boxes: list[BoxReading] = []
     for box, f, p in zip(field.boxes, features, probs, strict=True):
@@ -339,8 +353,11 @@ def decide_field(
     )
 
 
-def field_context(features: Sequence[dict[str, float]]) -> list[dict[str, float]]:
-    """Each box's features plus, for :data:`CONTEXT`, how far it stands out from the field's other boxes."""
+def field_context(features: Sequence[dict[str, float]], *, bilevel: bool = False) -> list[dict[str, float]]:
+    """Each box's features plus, for :data:`CONTEXT`, how far it stands out from the field's other boxes.
+
+    Also ``bilevel`` (1.0 for a black-and-white scan) and ``peak_above``: every input of the box model.
+    """
     # values within a hair of zero only say how the paper level was estimated: the model sees 0
     features = [
         {**{k: (float(v) if abs(float(v)) >= TINY else 0.0) for k, v in f.items()},
@@ -353,7 +370,7 @@ def field_context(features: Sequence[dict[str, float]]) -> list[dict[str, float]
         for name in CONTEXT:
             others = [float(g[name]) for j, g in enumerate(features) if j != i]
             extra[f"rel_{name}"] = float(f[name]) - (float(np.median(others)) if others else 0.0)
-        out.append({**f, **extra})
+        out.append({**f, **extra, "bilevel": 1.0 if bilevel else 0.0})
     return out
 
 
@@ -417,6 +434,8 @@ class _FieldRegion:
         self.paper = paper
         self.streaks = streak_mask(self.scan, self.paper, self.printed, self.k)
         self.noise = _noise_level(self.scan, self.paper, self.printed, self.k)
+        self.specks = _speck_density(self.scan, self.paper, self.dark, self.k,
+                                     [self._px_rect(r, 0.0, 0.0) for r in self.rects], self.ring_pt)
 
     def px(self, x: float, y: float) -> tuple[float, float]:
         """Layout point -> working pixel coordinates (edges at integers)."""
@@ -437,6 +456,7 @@ class _FieldRegion:
         box = (ax0 + dx - wx, ay0 + dy - wy, ax1 + dx - wx, ay1 + dy - wy)
         other_px = [self._px_rect(r, dx - wx, dy - wy) for r in others]
         feats = _box_features(ink, box, k, self.ring_pt, other_px, noise=self.noise / contrast)
+        feats.update(noise=self.noise / contrast, specks=self.specks)
         label = self.labels[index]
         if label is None:
             feats.update(label_turn=0.0, label_ink=0.0)
@@ -647,6 +667,31 @@ def _noise_level(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) ->
     return max(1.4826 * mad, NOISE_FLOOR)
 
 
+def _speck_density(scan: F32, paper: F32, dark: F32, k: float, boxes: Sequence[Rect], ring_pt: float) -> float:
+    """Small, dark, isolated specks per cm² of the region's bare paper away from the boxes.
+
+    A photocopier's toner specks fall anywhere; inside a box one can pass for a
+    dot. How many lie on the paper round the field tells the box model how
+    likely that is. Only specks of at most :data:`SPECK_PT2` are counted, so
+    pen strokes (a circle round an option's words, say) are not.
+    """
+    ink = (paper - scan) / paper
+    bare = _grow(dark > 0.03, SPECK_CLEAR_PT * k) == 0  # well clear of print: no edge of a letter counts
+    h, w = scan.shape
+    for x0, y0, x1, y1 in boxes:  # the boxes and their rings hold the marks
+        m = ring_pt * k
+        bare[max(0, int(y0 - m)) : min(h, int(math.ceil(y1 + m))), max(0, int(x0 - m)) : min(w, int(math.ceil(x1 + m)))] = False
+    area_cm2 = float(np.count_nonzero(bare)) / (k * 72.0 / 2.54) ** 2
+    if area_cm2 < 0.5:
+        return 0.0
+    dark = ((ink > SPECK_LEVEL) & bare).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if n <= 1:
+        return 0.0
+    small = np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] <= SPECK_PT2 * k * k)
+    return float(small) / area_cm2
+
+
 def _box_features(
     ink: F32,
     box: Rect,
@@ -686,12 +731,13 @@ def _box_features(
             bottom = (keep[:, cv2.CC_STAT_TOP] + keep[:, cv2.CC_STAT_HEIGHT]).max()
             spread = float(max(right - left, bottom - top)) / side_px
     # strokes above the paper's own noise: a light pencil line can be fainter than FAINT
-    snr_share = snr_blob = snr_spread = 0.0
+    snr_share = snr_blob = snr_spread = snr_long = 0.0
     strong = (inner > SNR * noise).astype(np.uint8)
     if strong.any():
         _, _, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
         snr_share = float(np.count_nonzero(strong)) / n_in
         snr_blob = float(stats[1:, cv2.CC_STAT_AREA].max()) / n_in
+        snr_long = float(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]).max()) / side_px
         # a grainy pencil stroke breaks into pieces: the extent of all pieces but single pixels
         keep = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= 2]
         if len(keep):
@@ -739,6 +785,7 @@ def _box_features(
         "snr_share": snr_share,
         "snr_blob": snr_blob,
         "snr_spread": snr_spread,
+        "snr_long": snr_long,
     }
 
 

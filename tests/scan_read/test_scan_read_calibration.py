@@ -129,6 +129,9 @@ def test_the_shipped_calibration_loads_and_is_sane() -> None:
     m = cal.threshold("multi_choice")
     assert m is None or 0.5 < m <= 1.0
     assert not cal.auto_accept("single_choice", 0.0)
+    # on a 1-bit scan a mark can vanish altogether: a field read blank there always goes to a person
+    assert cal.threshold("single_choice:blank", bilevel=True) is None
+    assert cal.threshold("multi_choice:blank", bilevel=True) is None
     doc = json.loads(DEFAULT_PATH.read_text())
     assert doc["format"] == "forms-service.calibration/1"
     assert Calibration.from_json(doc).thresholds == cal.thresholds
