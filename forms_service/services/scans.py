@@ -520,6 +520,12 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
             queued = len(list(s.scalars(select(FieldReading.id).where(
                 FieldReading.response_id.in_(response_ids), FieldReading.state == "queued"))))
     notes = sorted({n for p in pages for n in (p.details or {}).get("notes", [])})
+    floor = ctx.config.auto_accept_min
+    if floor > 1.0:
+        notes.append("auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field")
+    elif floor > 0.0:
+        notes.append(f"only readings at least {floor:g} sure are accepted without a person "
+                     f"(FORMS_SERVICE_AUTO_ACCEPT={floor:g})")
     return JobSummary(
         job_id=job_id, state=job.state, pages_done=job.done, pages_total=job.total, files=files,
         pages_read=sum(1 for p in pages if p.state == "read"),

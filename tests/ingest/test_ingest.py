@@ -267,11 +267,15 @@ def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layo
         batch = scans.accept_files(context, [(p.name, p.read_bytes()) for p in sorted(scan_dir.iterdir())])
         run_job(context, batch.job_id)
         record = next(iter(export.iter_records(context)))
+        summary = scans.job_summary(context, batch.job_id)
     finally:
         context.close()
     assert record["sheet"] == sheet.sheet and record["status"] == "needs_verification"
     states = {a["state"] for a in record["answers"].values()}
     assert states == {"queued"}, states
+    # the job says why nothing was accepted
+    assert "auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field" in summary.notes
+    assert summary.fields_queued == len(record["answers"])
 
 
 def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
