@@ -454,7 +454,7 @@ def plot_reliability(test: list[dict[str, Any]], path: Path) -> None:
         ax2.annotate(f"{wrong}/{n}", (claimed, wrong / n if wrong else upper_bound(0, n)),
                      textcoords="offset points", xytext=(5, 3), fontsize=7, color="#444")
     ax2.plot([1e-5, 1], [1e-5, 1], color="#888", lw=1, ls="--")
-    ax2.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.5), xlabel="error claimed (1 - confidence)",
+    ax2.set(xscale="log", yscale="log", xlim=(1e-5, 1), ylim=(1e-5, 1.5), xlabel="error claimed (1 - confidence)",
             ylabel="error observed", title="The same in error space (wrong/fields)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
