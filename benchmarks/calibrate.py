@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/calibrate.py [--pages N] [--seed S] [--workers W]
                                    [--corpus FILE] [--reuse] [--write]
+    python benchmarks/calibrate.py --check --pages N --seed S   # the shipped calibration on fresh pages
 
 1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
    (`big-leeds-conversation` 2026-11, all three variants) are rendered,
@@ -221,6 +222,23 @@ def field_correct(value: Any, truth: Any) -> bool:
     return value == truth
 
 
+def score(records: list[dict[str, Any]], cal: Calibration) -> None:
+    """Each record's decision and raw score with ``cal``'s box model, and whether it is right."""
+    for r in records:
+        if r["type"] == "text":
+            p = written_probability(r["features"])
+            r["p_written"] = p
+            r["written"] = p >= TEXT_WRITTEN_THRESHOLD
+            r["raw_blank"] = 1.0 - p
+            continue
+        reading = decide_field(_field(r), r["features"], cal, bilevel=r["bilevel"])
+        r["raw"] = reading.raw_confidence
+        r["value"] = reading.value
+        r["ambiguous"] = reading.ambiguous
+        r["cancelled"] = reading.cancelled
+        r["correct"] = field_correct(reading.value, r["truth"])
+
+
 def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
     choice = [r for r in records if r["type"] != "text"]
     train = [r for r in choice if split(r) == "train"]
@@ -228,20 +246,7 @@ def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
     labels = [box_label(m) for r in train for m in r["marks"]]
     model = fit_trees(rows, labels)
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
-    # raw field scores with the fitted model
-    for r in choice:
-        reading = decide_field(_field(r), r["features"], provisional, bilevel=r["bilevel"])
-        r["raw"] = reading.raw_confidence
-        r["value"] = reading.value
-        r["ambiguous"] = reading.ambiguous
-        r["cancelled"] = reading.cancelled
-        r["correct"] = field_correct(reading.value, r["truth"])
-    texts = [r for r in records if r["type"] == "text"]
-    for r in texts:
-        p = written_probability(r["features"])
-        r["p_written"] = p
-        r["written"] = p >= TEXT_WRITTEN_THRESHOLD
-        r["raw_blank"] = 1.0 - p
+    score(records, provisional)  # raw field scores with the fitted model
     curves: dict[str, Curve] = {}
     thresholds: dict[str, float | None] = {}
     calib = [r for r in records if split(r) == "calib"]
@@ -369,9 +374,10 @@ def cer(ocr: str, truth: str) -> tuple[int, int]:
     return edit_distance(a, b), len(b)
 
 
-def report(records: list[dict[str, Any]], cal: Calibration) -> str:
+def report(records: list[dict[str, Any]], cal: Calibration, *, held_out: bool = True) -> str:
+    """The tables, on the held-out split (or, ``held_out=False``, on every record: a fresh corpus)."""
     out: list[str] = []
-    test = [r for r in records if split(r) == "test"]
+    test = [r for r in records if split(r) == "test"] if held_out else list(records)
     for r in test:
         if r["type"] == "text":
             if r["written"]:
@@ -590,10 +596,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="write forms_service/scan/calibration.json")
     parser.add_argument("--speed", action="store_true", help="only time reading whole copies")
     parser.add_argument("--plot", type=Path, default=None, help="draw the reliability diagram into this PNG")
+    parser.add_argument("--check", action="store_true",
+                        help="fit nothing: report the shipped calibration on every page of the corpus "
+                             "(build it with a seed the calibration was not fitted on)")
     args = parser.parse_args(argv)
     if args.speed:
         print(page_speed(args.seed))
         return 0
+    if args.check:
+        return check(args)
     if args.reuse and args.corpus.exists():
         records = pickle.loads(args.corpus.read_bytes())
     else:
@@ -616,6 +627,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = ROOT / "forms_service" / "scan" / "calibration.json"
         path.write_text(cal.dumps(), encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """Report the shipped calibration, unchanged, on a whole corpus of pages it has never seen."""
+    from forms_service.scan.calibration import load_calibration
+
+    cal = load_calibration()
+    fitted = cal.info.get("seed")
+    if fitted == args.seed:
+        raise SystemExit(f"the shipped calibration was fitted on seed {fitted}: check it on another seed")
+    if args.reuse and args.corpus.exists():
+        records = pickle.loads(args.corpus.read_bytes())
+    else:
+        start = time.time()
+        records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
+        print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
+        args.corpus.write_bytes(pickle.dumps(records))
+    score(records, cal)
+    print(f"The shipped calibration (fitted on seed {fitted}) on {len({r['sample'] for r in records})} "
+          f"fresh pages, seed {args.seed}, every page counted\n")
+    print(report(records, cal, held_out=False))
+    wrong = [r for r in records if r["type"] != "text" and r["auto"] and not r["correct"]]
+    print(f"\nWrong among the auto-accepted choice fields: {len(wrong)}")
+    for r in sorted(wrong, key=lambda r: -r["confidence"]):
+        drawn = ", ".join(m for m in r["marks"] if m) or "nothing"
+        print(f"  {r['type']} {r['variant']} {r['preset']} {r['pen']}: drew {drawn}; read {r['value']!r} "
+              f"at {r['confidence']:.4f}, truth {r['truth']!r}")
+    if args.plot:
+        plot_reliability(records, args.plot)
+        print(f"reliability diagram: {args.plot}")
     return 0
 
 
