@@ -307,7 +307,11 @@ class _Reader:
             return
         if isinstance(outcome, PageProblem):
             state = "rejected" if outcome.kind == "unknown_layout" else "unidentified"
-            row_id = self._page_row(file_id, page.source_index, state=state, reason=outcome.reason,
+            reason = outcome.reason
+            if outcome.kind == "misaligned":  # identified, but its marks were not found: a person cannot fix that
+                reason += (" Its page code was read, so identifying it by hand will not help: scan it again, "
+                           "flat, with the whole page in view.")
+            row_id = self._page_row(file_id, page.source_index, state=state, reason=reason,
                                     dpi=page.dpi, bilevel=page.bilevel, details={"turned": outcome.turned})
             if state == "unidentified" and outcome.upright is not None:
                 self._save_page_image(row_id, outcome.upright, page.dpi)

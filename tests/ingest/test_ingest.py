@@ -296,6 +296,8 @@ def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, retu
     run_job(ctx, batch.job_id)
     [waiting] = scans.unidentified_pages(ctx)
     assert waiting["reason"].startswith("The page could not be lined up")
+    assert waiting["reason"].endswith("identifying it by hand will not help: scan it again, flat, "
+                                      "with the whole page in view.")
     with ctx.db.session() as s:
         row = s.get(ScanPage, waiting["id"])
         assert row is not None and row.details["turned"] == 180
