@@ -397,7 +397,7 @@ def report(records: list[dict[str, Any]], cal: Calibration, *, held_out: bool = 
             r["confidence"] = c
             r["auto"] = not r["ambiguous"] and not r["cancelled"] and cal.auto_accept(key, c, bilevel=r["bilevel"],
                                                                                       photo=photo)
-    out.append(reliability(test))
+    out.append(reliability(test, "held-out" if held_out else "all"))
     out.append(automation(test, "type"))
     for population in ("typical", "stress"):
         sel = [r for r in test if r["type"] != "text" and r.get("population", "stress") == population]
@@ -468,9 +468,9 @@ def plot_reliability(test: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def reliability(test: list[dict[str, Any]]) -> str:
+def reliability(test: list[dict[str, Any]], which: str = "held-out") -> str:
     edges = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 1.0001]
-    lines = ["Reliability (held-out choice fields): among fields given confidence in the bin, the share right",
+    lines = [f"Reliability ({which} choice fields): among fields given confidence in the bin, the share right",
              "", "| confidence | fields | mean confidence | right | wrong |", "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
     sel = [r for r in test if r["type"] != "text"]
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -605,13 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.check:
         return check(args)
-    if args.reuse and args.corpus.exists():
-        records = pickle.loads(args.corpus.read_bytes())
-    else:
-        start = time.time()
-        records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
-        print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
-        args.corpus.write_bytes(pickle.dumps(records))
+    records = corpus(args)
     cal, _ = fit(records)
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
                       {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
@@ -630,6 +624,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def corpus(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The saved corpus (``--reuse``), or a new one built and saved to ``--corpus``."""
+    if args.reuse and args.corpus.exists():
+        records: list[dict[str, Any]] = pickle.loads(args.corpus.read_bytes())
+        return records
+    start = time.time()
+    records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
+    print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
+    args.corpus.write_bytes(pickle.dumps(records))
+    return records
+
+
 def check(args: argparse.Namespace) -> int:
     """Report the shipped calibration, unchanged, on a whole corpus of pages it has never seen."""
     from forms_service.scan.calibration import load_calibration
@@ -638,13 +644,7 @@ def check(args: argparse.Namespace) -> int:
     fitted = cal.info.get("seed")
     if fitted == args.seed:
         raise SystemExit(f"the shipped calibration was fitted on seed {fitted}: check it on another seed")
-    if args.reuse and args.corpus.exists():
-        records = pickle.loads(args.corpus.read_bytes())
-    else:
-        start = time.time()
-        records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
-        print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
-        args.corpus.write_bytes(pickle.dumps(records))
+    records = corpus(args)
     score(records, cal)
     print(f"The shipped calibration (fitted on seed {fitted}) on {len({r['sample'] for r in records})} "
           f"fresh pages, seed {args.seed}, every page counted\n")

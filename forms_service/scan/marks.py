@@ -684,8 +684,8 @@ def _speck_density(scan: F32, paper: F32, dark: F32, k: float, boxes: Sequence[R
     area_cm2 = float(np.count_nonzero(bare)) / (k * 72.0 / 2.54) ** 2
     if area_cm2 < 0.5:
         return 0.0
-    dark = ((ink > SPECK_LEVEL) & bare).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    candidates = ((ink > SPECK_LEVEL) & bare).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
     if n <= 1:
         return 0.0
     small = np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] <= SPECK_PT2 * k * k)
