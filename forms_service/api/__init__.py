@@ -161,7 +161,8 @@ def job_get(job_id: int) -> Any:
         body["summary"] = {
             "pages_read": summary.pages_read, "pages_seen_before": summary.pages_duplicate,
             "responses": summary.responses, "fields_queued": summary.fields_queued,
-            "unidentified": summary.pages_unidentified, "notes": summary.notes,
+            "unidentified": summary.pages_unidentified, "set_aside": summary.pages_set_aside,
+            "notes": summary.notes,
         }
     return jsonify(body)
 

@@ -59,6 +59,7 @@ from .context import ServiceContext
 
 log = logging.getLogger(__name__)
 
+SET_ASIDE = "set_aside"  # a page state: a person judged that only a new scan of it can be read
 SUFFIX = {"pdf": ".pdf", "tiff": ".tif", "png": ".png", "jpeg": ".jpg"}
 
 
@@ -312,7 +313,8 @@ class _Reader:
                 reason += (" Its page code was read, so identifying it by hand will not help: scan it again, "
                            "flat, with the whole page in view.")
             row_id = self._page_row(file_id, page.source_index, state=state, reason=reason,
-                                    dpi=page.dpi, bilevel=page.bilevel, details={"turned": outcome.turned})
+                                    dpi=page.dpi, bilevel=page.bilevel,
+                                    details={"turned": outcome.turned, "kind": outcome.kind})
             if state == "unidentified" and outcome.upright is not None:
                 self._save_page_image(row_id, outcome.upright, page.dpi)
             return
@@ -492,6 +494,7 @@ class JobSummary:
     pages_read: int
     pages_duplicate: int
     pages_unidentified: list[dict[str, Any]]
+    pages_set_aside: list[dict[str, Any]]
     pages_rejected: list[dict[str, Any]]
     responses: int
     fields_queued: int
@@ -536,6 +539,8 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
         pages_duplicate=sum(1 for p in pages if p.state == "duplicate"),
         pages_unidentified=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
                             for p in pages if p.state == "unidentified"],
+        pages_set_aside=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
+                         for p in pages if p.state == SET_ASIDE],
         pages_rejected=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
                         for p in pages if p.state == "rejected"],
         responses=len(response_ids), fields_queued=queued, notes=notes,
@@ -551,6 +556,8 @@ def summary_text(summary: JobSummary) -> str:
         parts.append(f"{summary.pages_duplicate} page{'s' if summary.pages_duplicate != 1 else ''} seen before")
     if summary.pages_unidentified:
         parts.append(f"{len(summary.pages_unidentified)} page(s) for a person to identify")
+    if summary.pages_set_aside:
+        parts.append(f"{len(summary.pages_set_aside)} page(s) set aside for a new scan")
     rejected = len(summary.rejected_files) + len(summary.pages_rejected)
     if rejected:
         parts.append(f"{rejected} file(s) or page(s) rejected")
@@ -579,7 +586,8 @@ def unidentified_pages(ctx: ServiceContext) -> list[dict[str, Any]]:
         rows = s.execute(select(ScanPage, ScanFile.filename).join(ScanFile, ScanFile.id == ScanPage.scan_file_id)
                          .where(ScanPage.state == "unidentified").order_by(ScanPage.id))
         return [{"id": p.id, "file": name, "page": p.source_index + 1, "reason": p.reason,
-                 "image_path": p.image_path} for p, name in rows]
+                 "image_path": p.image_path, "needs_new_scan": (p.details or {}).get("kind") == "misaligned"}
+                for p, name in rows]
 
 
 def unidentified_page(ctx: ServiceContext, page_id: int) -> dict[str, Any]:
@@ -587,6 +595,21 @@ def unidentified_page(ctx: ServiceContext, page_id: int) -> dict[str, Any]:
         if page["id"] == page_id:
             return page
     raise NotFound("That page is not waiting to be identified (someone may have done it already).")
+
+
+def set_aside_page(ctx: ServiceContext, page_id: int) -> None:
+    """Take a page out of the identify queue because only a new scan of it can be read.
+
+    Nothing is deleted: the page keeps its file, reason and picture (until the
+    retention purge), is listed in its job's summary as set aside, and the
+    response it belongs to still lacks it until a new scan of it is read.
+    """
+    unidentified_page(ctx, page_id)
+    with ctx.db.session() as s:
+        row = s.get(ScanPage, page_id)
+        assert row is not None
+        row.state = SET_ASIDE
+        row.details = {**(row.details or {}), "set_aside_at": utcnow().isoformat(timespec="seconds")}
 
 
 def identify_page(ctx: ServiceContext, page_id: int, questionnaire: str, version: str, variant: str,

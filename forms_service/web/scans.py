@@ -25,6 +25,10 @@ class UploadForm(FlaskForm):
         "Scan in grey at 200 to 300 dpi."))
 
 
+class SetAsideForm(FlaskForm):
+    """Only the CSRF token (checked by the app's CSRFProtect): setting a page aside needs nothing else."""
+
+
 class IdentifyForm(FlaskForm):
     form = SelectField("Questionnaire and variant", validators=[DataRequired()])
     page = IntegerField("Page number (printed at the foot of the page)",
@@ -95,7 +99,17 @@ def identify(page_id: int) -> Any:
             flash("The page was identified and read.", "success")
             return redirect(url_for("scans.unidentified"))
     status = 200 if not form.errors else 400
-    return render_template("scans/identify.html", page=page, form=form), status
+    return render_template("scans/identify.html", page=page, form=form, set_aside=SetAsideForm()), status
+
+
+@bp.post("/unidentified/<int:page_id>/set-aside")
+@roles_required("verifier")
+def set_aside(page_id: int) -> Any:
+    ctx = service_context()
+    page = scans.unidentified_page(ctx, page_id)  # CSRFProtect has checked the form's token
+    scans.set_aside_page(ctx, page_id)
+    flash(f"Page {page['page']} of {page['file']} was set aside: scan it again and upload the new file.", "success")
+    return redirect(url_for("scans.unidentified"))
 
 
 @bp.get("/unidentified/<int:page_id>.png")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from forms_service.errors import NotFound
 from forms_service.jobs import run_pending
 from forms_service.jobs.queue import run_job
 from forms_service.schemas import __file__ as schemas_init
@@ -308,3 +309,12 @@ def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, retu
     with pytest.raises(InvalidInput, match="could not be lined up"):
         scans.identify_page(ctx, waiting["id"], "big-leeds-conversation", "2026-11", "standard", 2, sheet.sheet, 0)
     assert len(scans.unidentified_pages(ctx)) == 1
+    # so the person sets it aside for a new scan: it leaves the queue and the job says so
+    assert waiting["needs_new_scan"]
+    scans.set_aside_page(ctx, waiting["id"])
+    assert scans.unidentified_pages(ctx) == []
+    summary = scans.job_summary(ctx, batch.job_id)
+    assert [(p["file"], p["page"]) for p in summary.pages_set_aside] == [("upside-down.png", 1)]
+    assert summary.pages_unidentified == [] and "1 page(s) set aside for a new scan" in scans.summary_text(summary)
+    with pytest.raises(NotFound, match="not waiting to be identified"):
+        scans.set_aside_page(ctx, waiting["id"])

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from forms_service.jobs import run_pending
+from forms_service.services import users
 from forms_service.synth.batch import write_scan_files
 from tests.conftest import csrf_token, sign_in
 from tests.ingest.conftest import Returned, first_sheet
@@ -53,3 +54,17 @@ def test_upload_watch_and_identify(client, make_user, ctx, returned: Returned, t
         "csrf_token": csrf_token(form_page), "form": "big-leeds-conversation@2026-11@standard",
         "page": "2", "sheet": sheet.sheet, "rotation": "0"})
     assert wrong.status_code == 400 and "could not be lined up" in wrong.get_data(as_text=True)
+    # a photo of a wall is no page at all: the person sets it aside (an expired form changes nothing)
+    assert "Set aside for a new scan" in form_page
+    expired = client.post(link.group(1) + "/set-aside", data={"csrf_token": "stale"})
+    assert expired.status_code == 400 and "Form expired" in expired.get_data(as_text=True)
+    assert "wall.jpg" in client.get("/scans/unidentified").get_data(as_text=True)
+    done = client.post(link.group(1) + "/set-aside", data={"csrf_token": csrf_token(form_page)})
+    assert done.status_code == 302
+    assert "No page is waiting" in client.get("/scans/unidentified").get_data(as_text=True)
+    job_page = client.get(job_url).get_data(as_text=True)
+    assert "Pages set aside for a new scan" in job_page and "wall.jpg, page 1" in job_page
+    assert client.get(link.group(1)).status_code == 404
+    token = {"Authorization": f"Bearer {users.create_token(ctx, 'dee')}"}
+    api = client.get("/api/v1/jobs/" + job_url.rsplit("/", 1)[1], headers=token).get_json()["summary"]
+    assert api["unidentified"] == [] and [p["file"] for p in api["set_aside"]] == ["wall.jpg"]
