@@ -95,3 +95,53 @@ def test_previews_show_every_page(live_server: LiveServer, page) -> None:  # typ
     assert images.count() == 12
     images.first.scroll_into_view_if_needed()
     page.wait_for_function("document.querySelector('.previews img').naturalWidth > 0")
+
+
+def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Data-entry staff upload several files at once, see them read, and deal with a page that needs a new scan."""
+    import io
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from forms_service.questionnaire import load_definition
+    from forms_service.sheets import new_sheet_id
+    from forms_service.synth.batch import synth_sheets, write_scan_files
+
+    shipped = Path(__file__).resolve().parents[2] / "layouts" / "big-leeds-conversation" / "2026-11"
+    served = live_server.env["FORMS_SERVICE_LAYOUTS"] + "/big-leeds-conversation/2026-11/standard.json"
+    shutil.copy(shipped / "standard.json", served)  # the printed form's layout, as `make run` ships it
+    q = load_definition(shipped / "questionnaire.yaml").questionnaire
+    [sheet] = synth_sheets(q, "standard", [new_sheet_id()], np.random.default_rng(7), preset="office",
+                           population="typical")
+    [pdf] = write_scan_files(sheet.pages[:2], tmp_path / "in", "pdf", "first-two")
+    # page 3 upside down on the glass with three of its four registration marks covered by a hand
+    third = sheet.pages[2]
+    covered = third.image.copy()
+    k = third.dpi / 72.0
+    for x, y in ((42.5, 42.5), (552.8, 42.5), (42.5, 799.4)):
+        covered[max(0, int((y - 40) * k)):int((y + 40) * k), max(0, int((x - 40) * k)):int((x + 40) * k)] = 255
+    buf = io.BytesIO()
+    Image.fromarray(covered[::-1, ::-1].copy()).save(buf, format="PNG", dpi=(third.dpi, third.dpi))
+    (tmp_path / "in" / "covered.png").write_bytes(buf.getvalue())
+
+    sign_in_with_keyboard(page, live_server)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Scans").click()
+    page.set_input_files("#files", [str(pdf), str(tmp_path / "in" / "covered.png")])
+    page.get_by_role("button", name="Upload and read").click()
+    page.wait_for_url("**/scans/jobs/*")
+    page.get_by_text("Finished: 2 pages read.").wait_for(timeout=120_000)
+    assert page.eval_on_selector("#bar", "b => b.value") == 3
+    assert "Pages for a person to identify" in page.inner_text("main") and "read (1 page)" in page.inner_text("main")
+    page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
+    page.get_by_role("link", name="Identify them").click()
+    page.get_by_role("link", name="Identify page 1 of covered.png").click()
+    assert "identifying it by hand will not help" in page.inner_text("main")
+    assert page.locator("#sheet").count() == 0  # nothing to type: only a new scan helps
+    page.get_by_role("button", name="Set aside for a new scan").focus()
+    page.screenshot(path=str(tmp_path / "identify.png"), full_page=True)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/scans/unidentified")
+    assert "Page 1 of covered.png was set aside" in page.inner_text("main")
+    assert "No page is waiting" in page.inner_text("main")
