@@ -84,6 +84,8 @@ CLOSE_PT = 0.5  # ink is closed by this much before components are taken
 MIN_MASS_PT2 = 1.2  # a component with less ink than this (points^2 of black) is dust
 MIN_EXTENT_PT = 2.5  # ... or one smaller than this across
 CHAIN_PT = 10.0  # components this close to the answer belong to it
+OCR_SPECK_PT2 = 1.5  # for OCR, a dark spot no larger than this (points²) ...
+OCR_SPECK_CLEAR_PT = 3.0  # ... at least this far from any larger stroke is a speck, not writing
 MARGINS_PT = (6.0, 4.0, 48.0, 14.0)  # how far past the area (left, top, right, bottom) writing is sought
 
 #: the features of a writing area, as measured by :func:`measure_area`
@@ -400,6 +402,29 @@ def _crop(warped: U8, rect: Rect, bbox: Rect | None, scale: float) -> U8:
     return np.ascontiguousarray(warped[r0:r1, c0:c1])
 
 
+def _clean_for_ocr(ink: F32, k: float) -> F32:
+    """The respondent's ink as the OCR engine should see it: without a photocopier's specks.
+
+    Toner specks read as dots, commas and colons. A spot no larger than
+    :data:`OCR_SPECK_PT2` is dropped unless it lies within
+    :data:`OCR_SPECK_CLEAR_PT` of a larger stroke (the dot of an i, a full
+    stop). (Turning faint ink into paper as well made phone photos read worse.)
+    """
+    out = ink.copy()
+    strokes = (out > 0.25).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    if n <= 1:
+        return out
+    small = stats[:, cv2.CC_STAT_AREA] <= OCR_SPECK_PT2 * k * k
+    small[0] = False
+    large = ((labels > 0) & ~small[labels]).astype(np.uint8)
+    near = cv2.dilate(large, _disc(2 * OCR_SPECK_CLEAR_PT * k)) > 0
+    specks = small[labels] & ~near
+    if specks.any():
+        out[cv2.dilate(specks.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0.0
+    return out
+
+
 def ocr_suggestion(
     warped: U8,
     blank: U8,
@@ -410,9 +435,9 @@ def ocr_suggestion(
 ) -> tuple[str, list[tuple[str, float]]]:
     """OCR the inked box ``bbox`` (layout points): the text and each word's confidence (0..1)."""
     region = _Region(warped, blank, bbox, scale, OCR_SCALE, bbox=bbox)
-    ink = region.ink()
-    image = np.clip(255.0 - ink * 255.0 * 1.15, 0, 255).astype(np.uint8)
     k = region.k
+    ink = _clean_for_ocr(region.ink(), k)
+    image = np.clip(255.0 - ink * 255.0 * 1.15, 0, 255).astype(np.uint8)
     if k < 0.8 * OCR_SCALE:  # a coarse page (150 dpi): enlarge, tesseract wants taller letters
         grow = OCR_SCALE / k
         image = np.asarray(cv2.resize(image, None, fx=grow, fy=grow, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)

@@ -10,7 +10,7 @@ import pytest
 from scan_read_helpers import SCALE, Forms
 
 from forms_service.layout import LayoutField
-from forms_service.scan.writing import read_text_area
+from forms_service.scan.writing import ocr_suggestion, read_text_area
 from forms_service.synth import handwriting_fonts, random_pen, scatter_dust, write_text
 from tests.conftest import IN_CI
 
@@ -115,3 +115,26 @@ def test_ocr_suggests_the_words_of_clear_handwriting(forms: Forms) -> None:
     assert {"everyone", "respect"} <= set(words), "OCR should find the words"
     assert reading.word_confidences and all(0.0 <= c <= 1.0 for _, c in reading.word_confidences)
     assert reading.crop.ndim == 2 and reading.crop.size > 0
+
+
+@needs_fonts
+@pytest.mark.skipif(shutil.which("tesseract") is None and not IN_CI, reason="tesseract is not installed")
+def test_a_photocopiers_specks_do_not_become_punctuation(forms: Forms) -> None:
+    """Toner specks over the whole area: the suggestion is the words, not dots and colons after them."""
+    kalam = [i for i, p in enumerate(handwriting_fonts()) if "Kalam" in p.name]
+    font = kalam[0] if kalam else 0
+    write = writer("Clear rules that apply to all", font, "black-ballpoint")
+
+    def specked(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        write(image, blank, f, rng)
+        assert f.rect is not None
+        x0, y0, x1, y1 = f.rect
+        for _ in range(120):  # dark specks about 1 pt across, anywhere on the area
+            x, y = rng.uniform(x0, x1) * SCALE, rng.uniform(y0 + 14, y1) * SCALE
+            image[int(y) : int(y) + 3, int(x) : int(x) + 3] = 30
+
+    s = forms.scan("standard", "q_values", specked, preset=None, seed=3)
+    assert s.field.rect is not None
+    # the whole area, as when something far from the words is kept as writing
+    text, _ = ocr_suggestion(s.warped, s.blank, s.field.rect, s.scale)
+    assert " ".join(text.split()).lower() == "clear rules that apply to all", text
