@@ -239,12 +239,12 @@ def score(records: list[dict[str, Any]], cal: Calibration) -> None:
         r["correct"] = field_correct(reading.value, r["truth"])
 
 
-def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
+def fit(records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES) -> tuple[Calibration, dict[str, Any]]:
     choice = [r for r in records if r["type"] != "text"]
     train = [r for r in choice if split(r) == "train"]
-    rows = [[f[n] for n in MODEL_FEATURES] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
+    rows = [[f[n] for n in features] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
     labels = [box_label(m) for r in train for m in r["marks"]]
-    model = fit_trees(rows, labels)
+    model = fit_trees(rows, labels, features)
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
     score(records, provisional)  # raw field scores with the fitted model
     curves: dict[str, Curve] = {}
@@ -288,7 +288,7 @@ def fit(records: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
     return Calibration(model, curves, thresholds, info), {}
 
 
-def fit_trees(rows: Sequence[Sequence[float]], labels: Sequence[int]) -> Any:
+def fit_trees(rows: Sequence[Sequence[float]], labels: Sequence[int], features: Sequence[str] = MODEL_FEATURES) -> Any:
     """Gradient boosted trees (scikit-learn) on the box features, exported for numpy evaluation."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -297,7 +297,7 @@ def fit_trees(rows: Sequence[Sequence[float]], labels: Sequence[int]) -> Any:
     gbm = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15,
                                          l2_regularization=1.0, early_stopping=False, random_state=0)
     gbm.fit(x, y)
-    model = trees_from_sklearn(MODEL_FEATURES, gbm)
+    model = trees_from_sklearn(features, gbm)
     check = x[:: max(1, len(x) // 2000)]
     gap = float(np.abs(model.predict(check) - gbm.predict_proba(check)).max())
     if gap > 1e-6:
@@ -599,14 +599,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="fit nothing: report the shipped calibration on every page of the corpus "
                              "(build it with a seed the calibration was not fitted on)")
+    parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE",
+                        help="fit the box model without these features (to measure what each one adds)")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.without) - set(MODEL_FEATURES))
+    if unknown:
+        parser.error(f"not a feature of the box model: {', '.join(unknown)} (they are: {', '.join(MODEL_FEATURES)})")
     if args.speed:
         print(page_speed(args.seed))
         return 0
     if args.check:
         return check(args)
     records = corpus(args)
-    cal, _ = fit(records)
+    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without])
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
                       {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
                        "command": f"python benchmarks/calibrate.py --pages {args.pages} --seed {args.seed} --write"})  # fmt: skip

@@ -13,8 +13,9 @@ Prints, per variant and preset:
   text auto    written answers auto-accepted (handwriting; 0 unless proven safe)
   OCR CER      mean character error rate of the OCR suggestion on written answers
   pages/s      pages read per second by the ingest job (OCR suggestions included)
-and then every wrong auto-accepted choice field: what the respondent did, what
-was read at which confidence, and the truth.
+then, pooled over the variants, what was left for a person (what the respondent
+did to the field, and with which pen), and every wrong auto-accepted choice
+field: what the respondent did, what was read at which confidence, and the truth.
 
 Usage (from the repository root):
   .venv/bin/python benchmarks/read.py                       # 4 copies x 3 variants x 5 presets
@@ -31,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +94,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
     text_ids = {f.id for f in q.fields() if f.type.value == "text"}
     choice = auto = wrong = written = blank_lost = text_auto = 0
     mistakes: list[str] = []
+    held: Counter[str] = Counter()
     cers: list[float] = []
     for rec in records:
         truth = sheets[rec["sheet"]].truth
@@ -106,7 +109,9 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
                         blank_lost += answer["value"] == ""
                 continue
             choice += 1
-            if answer["state"] == "auto":
+            if answer["state"] != "auto":
+                held[f"{sheets[rec['sheet']].cases.get(fid, '?')} ({sheets[rec['sheet']].pen})"] += 1
+            else:
                 auto += 1
                 if answer["value"] != expected:
                     wrong += 1
@@ -117,7 +122,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         "auto_error": wrong / max(auto, 1), "auto_wrong": wrong, "written": written,
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
-        "mistakes": mistakes,
+        "mistakes": mistakes, "held": dict(held),
     }
 
 
@@ -153,6 +158,11 @@ def main() -> None:
         print(f"  {preset:12} {choice:6d} choice fields, automation {auto / max(choice, 1):.1%}, "
               f"{wrong} wrong of {auto} auto-accepted ({wrong / max(auto, 1):.2%}; 95 % bound "
               f"{upper_bound(wrong, auto):.2%}), {pages} pages")
+        held: Counter[str] = Counter()
+        for r in rows:
+            held.update(r["held"])
+        if held:
+            print("    left for a person: " + ", ".join(f"{n} {case}" for case, n in held.most_common()))
     mistakes = [m for r in results for m in r["mistakes"]]
     if mistakes:
         print("wrong among auto-accepted (synthetic truth):")

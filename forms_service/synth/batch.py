@@ -47,6 +47,7 @@ class SyntheticSheet:
     variant: str
     truth: dict[str, Any] = field(default_factory=dict)
     cases: dict[str, str] = field(default_factory=dict)
+    pen: str = ""
     pages: list[ScannedPage] = field(default_factory=list)
 
 
@@ -83,7 +84,7 @@ def synth_sheets(
                 doc.close()
     for sid, pages in result.sheets:
         person = random_respondent(rng, population=population)
-        sheet = SyntheticSheet(sid, variant)
+        sheet = SyntheticSheet(sid, variant, pen=person.pen.kind)
         for n in range(1, len(pages) + 1):
             filled = fill_page(rasters[(sid, n)], layout.page(n), scale, rng, respondent=person, cases=cases)
             for fid, value in filled.truth.items():
