@@ -527,6 +527,11 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
             queued = len(list(s.scalars(select(FieldReading.id).where(
                 FieldReading.response_id.in_(response_ids), FieldReading.state == "queued"))))
     notes = sorted({n for p in pages for n in (p.details or {}).get("notes", [])})
+
+    def listed(state: str) -> list[dict[str, Any]]:
+        return [{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
+                for p in pages if p.state == state]
+
     floor = ctx.config.auto_accept_min
     if floor > 1.0:
         notes.append("auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field")
@@ -537,12 +542,8 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
         job_id=job_id, state=job.state, pages_done=job.done, pages_total=job.total, files=files,
         pages_read=sum(1 for p in pages if p.state == "read"),
         pages_duplicate=sum(1 for p in pages if p.state == "duplicate"),
-        pages_unidentified=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
-                            for p in pages if p.state == "unidentified"],
-        pages_set_aside=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
-                         for p in pages if p.state == SET_ASIDE],
-        pages_rejected=[{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
-                        for p in pages if p.state == "rejected"],
+        pages_unidentified=listed("unidentified"), pages_set_aside=listed(SET_ASIDE),
+        pages_rejected=listed("rejected"),
         responses=len(response_ids), fields_queued=queued, notes=notes,
     )
 
@@ -581,35 +582,48 @@ def count_unidentified(ctx: ServiceContext) -> int:
         return len(list(s.scalars(select(ScanPage.id).where(ScanPage.state == "unidentified"))))
 
 
+def _waiting(page_id: int | None = None) -> Any:
+    """The pages waiting to be identified (or the one of them with ``page_id``), with their file names."""
+    query = (select(ScanPage, ScanFile.filename).join(ScanFile, ScanFile.id == ScanPage.scan_file_id)
+             .where(ScanPage.state == "unidentified").order_by(ScanPage.id))  # fmt: skip
+    return query if page_id is None else query.where(ScanPage.id == page_id)
+
+
+def _waiting_dict(p: ScanPage, name: str) -> dict[str, Any]:
+    return {"id": p.id, "file": name, "page": p.source_index + 1, "reason": p.reason,
+            "image_path": p.image_path, "needs_new_scan": (p.details or {}).get("kind") == "misaligned"}
+
+
 def unidentified_pages(ctx: ServiceContext) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
-        rows = s.execute(select(ScanPage, ScanFile.filename).join(ScanFile, ScanFile.id == ScanPage.scan_file_id)
-                         .where(ScanPage.state == "unidentified").order_by(ScanPage.id))
-        return [{"id": p.id, "file": name, "page": p.source_index + 1, "reason": p.reason,
-                 "image_path": p.image_path, "needs_new_scan": (p.details or {}).get("kind") == "misaligned"}
-                for p, name in rows]
+        return [_waiting_dict(p, name) for p, name in s.execute(_waiting())]
 
 
 def unidentified_page(ctx: ServiceContext, page_id: int) -> dict[str, Any]:
-    for page in unidentified_pages(ctx):
-        if page["id"] == page_id:
-            return page
-    raise NotFound("That page is not waiting to be identified (someone may have done it already).")
+    with ctx.db.session() as s:
+        found = s.execute(_waiting(page_id)).first()
+        if found is None:
+            raise NotFound("That page is not waiting to be identified (someone may have done it already).")
+        return _waiting_dict(*found)
 
 
-def set_aside_page(ctx: ServiceContext, page_id: int) -> None:
+def set_aside_page(ctx: ServiceContext, page_id: int) -> dict[str, Any]:
     """Take a page out of the identify queue because only a new scan of it can be read.
 
     Nothing is deleted: the page keeps its file, reason and picture (until the
     retention purge), is listed in its job's summary as set aside, and the
     response it belongs to still lacks it until a new scan of it is read.
+    Returns the page as :func:`unidentified_page` described it.
     """
-    unidentified_page(ctx, page_id)
     with ctx.db.session() as s:
-        row = s.get(ScanPage, page_id)
-        assert row is not None
+        found = s.execute(_waiting(page_id)).first()
+        if found is None:
+            raise NotFound("That page is not waiting to be identified (someone may have done it already).")
+        row, name = found
+        page = _waiting_dict(row, name)
         row.state = SET_ASIDE
         row.details = {**(row.details or {}), "set_aside_at": utcnow().isoformat(timespec="seconds")}
+    return page
 
 
 def identify_page(ctx: ServiceContext, page_id: int, questionnaire: str, version: str, variant: str,

@@ -105,9 +105,7 @@ def identify(page_id: int) -> Any:
 @bp.post("/unidentified/<int:page_id>/set-aside")
 @roles_required("verifier")
 def set_aside(page_id: int) -> Any:
-    ctx = service_context()
-    page = scans.unidentified_page(ctx, page_id)  # CSRFProtect has checked the form's token
-    scans.set_aside_page(ctx, page_id)
+    page = scans.set_aside_page(service_context(), page_id)  # CSRFProtect has checked the form's token
     flash(f"Page {page['page']} of {page['file']} was set aside: scan it again and upload the new file.", "success")
     return redirect(url_for("scans.unidentified"))
 
