@@ -239,12 +239,14 @@ def score(records: list[dict[str, Any]], cal: Calibration) -> None:
         r["correct"] = field_correct(reading.value, r["truth"])
 
 
-def fit(records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES) -> tuple[Calibration, dict[str, Any]]:
+def fit(
+    records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES, *, rounds: int = 400, leaves: int = 31
+) -> tuple[Calibration, dict[str, Any]]:
     choice = [r for r in records if r["type"] != "text"]
     train = [r for r in choice if split(r) == "train"]
     rows = [[f[n] for n in features] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
     labels = [box_label(m) for r in train for m in r["marks"]]
-    model = fit_trees(rows, labels, features)
+    model = fit_trees(rows, labels, features, rounds=rounds, leaves=leaves)
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
     score(records, provisional)  # raw field scores with the fitted model
     curves: dict[str, Curve] = {}
@@ -265,6 +267,11 @@ def fit(records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES)
                 iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel])
                 doubt = doubt_ratio([r["raw"] for r in sel], [r["correct"] for r in sel])
                 curves[key] = Curve(iso.x, iso.y, doubt)
+                if blank and kind == "bilevel":
+                    # a 1-bit scan can erase a light mark altogether, and no feature sees what is not
+                    # in the file: a field read blank there always goes to a person
+                    thresholds[key] = None
+                    continue
                 conf_all.extend(np.atleast_1d(curves[key]([r["raw"] for r in sel])).tolist())
                 right_all.extend(r["correct"] for r in sel)
                 keys.append(key)
@@ -288,13 +295,20 @@ def fit(records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES)
     return Calibration(model, curves, thresholds, info), {}
 
 
-def fit_trees(rows: Sequence[Sequence[float]], labels: Sequence[int], features: Sequence[str] = MODEL_FEATURES) -> Any:
+def fit_trees(
+    rows: Sequence[Sequence[float]],
+    labels: Sequence[int],
+    features: Sequence[str] = MODEL_FEATURES,
+    *,
+    rounds: int = 400,
+    leaves: int = 31,
+) -> Any:
     """Gradient boosted trees (scikit-learn) on the box features, exported for numpy evaluation."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     x = np.asarray(rows, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
-    gbm = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15,
+    gbm = HistGradientBoostingClassifier(max_iter=rounds, learning_rate=0.1, max_leaf_nodes=leaves,
                                          l2_regularization=1.0, early_stopping=False, random_state=0)
     gbm.fit(x, y)
     model = trees_from_sklearn(features, gbm)
@@ -601,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(build it with a seed the calibration was not fitted on)")
     parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE",
                         help="fit the box model without these features (to measure what each one adds)")
+    parser.add_argument("--rounds", type=int, default=400, help="boosting rounds of the box model")
+    parser.add_argument("--leaves", type=int, default=31, help="leaves per tree of the box model")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
@@ -611,10 +627,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         return check(args)
     records = corpus(args)
-    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without])
+    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves)
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
                       {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
-                       "command": f"python benchmarks/calibrate.py --pages {args.pages} --seed {args.seed} --write"})  # fmt: skip
+                       "command": " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
+                                             *([f"--rounds {args.rounds}"] if args.rounds != 400 else []),
+                                             *([f"--leaves {args.leaves}"] if args.leaves != 31 else []),
+                                             *(["--without", *args.without] if args.without else []), "--write"])})  # fmt: skip
     print(report(records, cal))
     if args.plot:
         plot_reliability([r for r in records if split(r) == "test"], args.plot)

@@ -116,13 +116,16 @@ FEATURES = (
     "snr_blob",  # largest such area, share of the inside
     "snr_spread",  # extent of all such areas (but single pixels), share of the box side
     "snr_long",  # the longest single such area, share of the box side (a stroke is long, a speck not)
+    "ring_snr",  # share of the way round the box that the ring has ink above 4x the paper's noise
+    "near_snr",  # share of the band just outside the border above 4x the paper's noise
+    "label_snr",  # share of the way round the option's words with ink above 4x the paper's noise
     "noise",  # the paper's noise level round the field, in ink at the box border's contrast
     "specks",  # small dark specks per square centimetre of bare paper round the field (a photocopier's)
 )
 
 #: features compared with the field's other boxes (the box's value minus the median of theirs):
 #: a faint mark stands out from its neighbours even where the whole row is shaded or noisy
-CONTEXT = ("cov", "faint", "peak_above", "snr_share", "snr_spread", "ring_turn")
+CONTEXT = ("cov", "faint", "peak_above", "snr_share", "snr_spread", "ring_turn", "ring_snr")
 #: what the box model sees: the measured features but ``peak``, which it sees as ``peak_above``
 #: (the darkest ink above noise level: below it, the exact value only tells how the paper level
 #: was estimated, and a tree model learns nonsense from it), and the context features
@@ -459,7 +462,7 @@ class _FieldRegion:
         feats.update(noise=self.noise / contrast, specks=self.specks)
         label = self.labels[index]
         if label is None:
-            feats.update(label_turn=0.0, label_ink=0.0)
+            feats.update(label_turn=0.0, label_ink=0.0, label_snr=0.0)
         else:
             lx0, ly0 = self.px(label[0], label[1])
             lx1, ly1 = self.px(label[2], label[3])
@@ -468,7 +471,7 @@ class _FieldRegion:
             lab_ink, _ = self._ink(lwin, sx, sy, None, contrast)
             lab = (lx0 + dx - lwin[0], ly0 + dy - lwin[1], lx1 + dx - lwin[0], ly1 + dy - lwin[1])
             boxes = [self._px_rect(r, dx - lwin[0], dy - lwin[1]) for r in self.rects]
-            feats.update(_label_features(lab_ink, lab, k, boxes))
+            feats.update(_label_features(lab_ink, lab, k, boxes, noise=self.noise / contrast))
         return BoxMeasure(feats, (dx / k, dy / k), match)
 
     def _px_rect(self, r: Rect, ox: float, oy: float) -> Rect:
@@ -769,6 +772,10 @@ def _box_features(
     ring = float((above * ring_m).sum()) / n_ring if n_ring else 0.0
     near = float((above * near_m).sum()) / n_near if n_near else 0.0
     ring_turn = _turn(smooth, ring_m, (ax0 + ax1) / 2, (ay0 + ay1) / 2, k)
+    # the same measured against the paper's noise: a light pencil circle fainter than TURN_LEVEL
+    level = SNR * noise
+    ring_snr = _turn(smooth, ring_m, (ax0 + ax1) / 2, (ay0 + ay1) / 2, k, level=level)
+    near_snr = float(np.count_nonzero(near_m & (smooth > level))) / n_near if n_near else 0.0
     return {
         "cov": cov,
         "dark": dark,
@@ -782,6 +789,8 @@ def _box_features(
         "near": near,
         "ring": ring,
         "ring_turn": ring_turn,
+        "ring_snr": ring_snr,
+        "near_snr": near_snr,
         "snr_share": snr_share,
         "snr_blob": snr_blob,
         "snr_spread": snr_spread,
@@ -789,9 +798,9 @@ def _box_features(
     }
 
 
-def _turn(ink: F32, mask: NDArray[np.bool_], cx: float, cy: float, k: float) -> float:
-    """Share of the sectors round (cx, cy) that hold a little ink within ``mask``."""
-    rows, cols = np.nonzero(mask & (ink > TURN_LEVEL))
+def _turn(ink: F32, mask: NDArray[np.bool_], cx: float, cy: float, k: float, *, level: float = TURN_LEVEL) -> float:
+    """Share of the sectors round (cx, cy) that hold a little ink (above ``level``) within ``mask``."""
+    rows, cols = np.nonzero(mask & (ink > level))
     if rows.size == 0:
         return 0.0
     ang = np.arctan2(rows + 0.5 - cy, cols + 0.5 - cx)
@@ -834,7 +843,7 @@ def label_rect(blank: U8, rect: Rect, scale: float) -> Rect | None:
     return None
 
 
-def _label_features(ink: F32, label: Rect, k: float, boxes: Sequence[Rect]) -> dict[str, float]:
+def _label_features(ink: F32, label: Rect, k: float, boxes: Sequence[Rect], noise: float = 0.01) -> dict[str, float]:
     """Ink round the option's printed words (a circled label), the boxes' own ink left out."""
     ink = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
     h, w = ink.shape
@@ -850,6 +859,8 @@ def _label_features(ink: F32, label: Rect, k: float, boxes: Sequence[Rect]) -> d
             mask[a0:a1, b0:b1] = False
     n = np.count_nonzero(mask)
     if not n:
-        return {"label_turn": 0.0, "label_ink": 0.0}
-    turn = _turn(ink, mask, (lx0 + lx1) / 2, (ly0 + ly1) / 2, k)
-    return {"label_turn": turn, "label_ink": float((np.maximum(ink - OFFSET, 0.0) * mask).sum()) / n}
+        return {"label_turn": 0.0, "label_ink": 0.0, "label_snr": 0.0}
+    cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
+    return {"label_turn": _turn(ink, mask, cx, cy, k),
+            "label_ink": float((np.maximum(ink - OFFSET, 0.0) * mask).sum()) / n,
+            "label_snr": _turn(ink, mask, cx, cy, k, level=SNR * noise)}

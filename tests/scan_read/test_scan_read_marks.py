@@ -172,6 +172,25 @@ def test_a_stroke_is_long_and_a_speck_is_not(forms: Forms) -> None:
         assert long > 0.5 and short < 0.3, (variant, field_id, long, short)
 
 
+def test_a_faint_circle_shows_against_the_paper_noise(forms: Forms) -> None:
+    """``ring_snr``: a light pencil ring round a box, too faint for ``ring_turn``, still goes round it."""
+
+    def faint_ring(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        x0, y0, x1, y1 = f.boxes[1].rect
+        centre = (round((x0 + x1) / 2 * SCALE), round((y0 + y1) / 2 * SCALE))
+        radius = round(((x1 - x0) / 2 + 4.0) * SCALE)
+        cv2.circle(image, centre, radius, 215, 2)
+
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        ringed = forms.scan(variant, field_id, faint_ring, preset=None, seed=seed)
+        office = forms.scan(variant, field_id, marker({}), preset="office", seed=seed)
+        boxes = measure_field(ringed.warped, ringed.blank, ringed.field, ringed.scale)
+        untouched = measure_field(office.warped, office.blank, office.field, office.scale)
+        ring = boxes[1].features
+        assert ring["ring_turn"] < 0.3 < 0.7 < ring["ring_snr"], (variant, field_id, ring["ring_turn"], ring["ring_snr"])
+        assert max(m.features["ring_snr"] for m in untouched) < 0.2, (variant, field_id)
+
+
 def test_mismatched_blank_is_refused(forms: Forms) -> None:
     s = forms.scan("standard", "group", marker({}), preset=None)
     with pytest.raises(ValueError):
