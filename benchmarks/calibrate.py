@@ -86,6 +86,8 @@ OCR_SCALE = 300 / 72
 TARGET_CHOICE_ERROR = 0.0005
 TARGET_PHOTO_ERROR = 0.002  # the issue's target for phone photos
 TARGET_TEXT_ERROR = 0.01
+#: the box model's size (boosting rounds, leaves per tree): the shipped calibration's
+BOX_ROUNDS, BOX_LEAVES = 400, 31
 TEXT_WRITTEN_THRESHOLD = 0.05
 KEYS = ("single_choice", "multi_choice", "text_blank", "text")
 DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "forms-service-calibration-corpus.pkl"
@@ -240,7 +242,7 @@ def score(records: list[dict[str, Any]], cal: Calibration) -> None:
 
 
 def fit(
-    records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES, *, rounds: int = 400, leaves: int = 31
+    records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES, *, rounds: int = BOX_ROUNDS, leaves: int = BOX_LEAVES
 ) -> tuple[Calibration, dict[str, Any]]:
     choice = [r for r in records if r["type"] != "text"]
     train = [r for r in choice if split(r) == "train"]
@@ -300,8 +302,8 @@ def fit_trees(
     labels: Sequence[int],
     features: Sequence[str] = MODEL_FEATURES,
     *,
-    rounds: int = 400,
-    leaves: int = 31,
+    rounds: int = BOX_ROUNDS,
+    leaves: int = BOX_LEAVES,
 ) -> Any:
     """Gradient boosted trees (scikit-learn) on the box features, exported for numpy evaluation."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -615,8 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(build it with a seed the calibration was not fitted on)")
     parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE",
                         help="fit the box model without these features (to measure what each one adds)")
-    parser.add_argument("--rounds", type=int, default=400, help="boosting rounds of the box model")
-    parser.add_argument("--leaves", type=int, default=31, help="leaves per tree of the box model")
+    parser.add_argument("--rounds", type=int, default=BOX_ROUNDS, help="boosting rounds of the box model")
+    parser.add_argument("--leaves", type=int, default=BOX_LEAVES, help="leaves per tree of the box model")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
@@ -631,8 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
                       {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
                        "command": " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
-                                             *([f"--rounds {args.rounds}"] if args.rounds != 400 else []),
-                                             *([f"--leaves {args.leaves}"] if args.leaves != 31 else []),
+                                             *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
+                                             *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
                                              *(["--without", *args.without] if args.without else []), "--write"])})  # fmt: skip
     print(report(records, cal))
     if args.plot:

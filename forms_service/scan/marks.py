@@ -843,7 +843,7 @@ def label_rect(blank: U8, rect: Rect, scale: float) -> Rect | None:
     return None
 
 
-def _label_features(ink: F32, label: Rect, k: float, boxes: Sequence[Rect], noise: float = 0.01) -> dict[str, float]:
+def _label_features(ink: F32, label: Rect, k: float, boxes: Sequence[Rect], noise: float) -> dict[str, float]:
     """Ink round the option's printed words (a circled label), the boxes' own ink left out."""
     ink = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
     h, w = ink.shape
