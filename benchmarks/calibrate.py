@@ -5,6 +5,7 @@ Usage::
     python benchmarks/calibrate.py [--pages N] [--seed S] [--workers W]
                                    [--corpus FILE] [--reuse] [--write]
     python benchmarks/calibrate.py --check --pages N --seed S   # the shipped calibration on fresh pages
+    python benchmarks/calibrate.py --keep-model --pages N --seed S  # new curves for the shipped box model
 
 1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
    (`big-leeds-conversation` 2026-11, all three variants) are rendered,
@@ -16,13 +17,18 @@ Usage::
    fields with five or more boxes are filled and read as multiple choice, so
    both choice types are calibrated. Every record keeps the truth.
 2. **Split** by page: 40 % fits the box model, 30 % fits the calibration
-   curves and chooses the thresholds, 30 % is held out.
+   curves and chooses the thresholds, 30 % is held out. With
+   ``--keep-model`` the shipped box model is kept (fitted on another seed's
+   corpus) and no page trains it: half fits the curves, half is held out.
 3. **Fit**: the box model (empty / marked / filled: gradient-boosted trees),
    isotonic curves per field type, decision (a value or blank) and scan kind
-   (grey, bilevel, photo), and one confidence threshold per field type and scan
-   kind for the target error among all its accepted fields, values and blanks
-   together (choice fields 0.05 %, on phone photos 0.2 %; handwriting 1 %;
-   blank writing areas: no written answer called blank).
+   (grey, bilevel, photo), with ``--pen-strata`` a blank decision's also per
+   page pen (``~dark``: the page's boxes read marked have a median darkest
+   ink of at least :data:`PEN_DARK`; ``~faint``: less, or no mark on the
+   page; shipped for phone photos only), and one confidence threshold per field type and scan kind for the target error
+   among all its accepted fields, values and blanks together (choice fields
+   0.05 %, on phone photos 0.2 %; handwriting 1 %; blank writing areas: no
+   written answer called blank).
 4. **Report** on the held-out quarter: reliability tables, automation and
    error per field type, preset and variant, written answers called blank,
    the OCR character error rate. ``--write`` saves
@@ -58,16 +64,21 @@ from forms_service.layout import LayoutField, load_layout  # noqa: E402
 from forms_service.scan.calibration import (  # noqa: E402
     Calibration,
     Curve,
+    TreeBoxModel,
     doubt_ratio,
     fit_isotonic,
+    load_calibration,
     trees_from_sklearn,
 )
 from forms_service.scan.marks import (  # noqa: E402
     MODEL_FEATURES,
+    box_readings,
     calibration_key,
-    decide_field,
+    decide_boxes,
     field_context,
     measure_field,
+    page_pen,
+    pen_stratum,
     render_blank,
 )
 from forms_service.scan.writing import (  # noqa: E402
@@ -89,6 +100,10 @@ TARGET_TEXT_ERROR = 0.01
 #: the box model's size (boosting rounds, leaves per tree): the shipped calibration's
 BOX_ROUNDS, BOX_LEAVES = 400, 31
 TEXT_WRITTEN_THRESHOLD = 0.05
+#: a page whose boxes read marked have a median darkest ink of at least this (at the printed
+#: border's contrast) is answered in a dark pen; below it, or with no mark, in a faint one
+PEN_DARK = 0.35
+PEN_STRATA = ("dark", "faint")
 KEYS = ("single_choice", "multi_choice", "text_blank", "text")
 DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "forms-service-calibration-corpus.pkl"
 
@@ -213,8 +228,14 @@ def box_label(mark: str) -> int:
 
 
 def split(record: dict[str, Any]) -> str:
-    """By page: 40 % fits the box model, 30 % the curves and thresholds, 30 % is held out."""
+    """By page: 40 % fits the box model, 30 % the curves and thresholds, 30 % is held out.
+
+    With the shipped box model kept (``--keep-model``, a record marked ``keep_model``), no page
+    trains it: half fits the curves and thresholds, half is held out.
+    """
     r = record["sample"] % 10
+    if record.get("keep_model"):
+        return "calib" if r < 5 else "test"
     return "train" if r < 4 else ("calib" if r < 7 else "test")
 
 
@@ -225,15 +246,28 @@ def field_correct(value: Any, truth: Any) -> bool:
 
 
 def score(records: list[dict[str, Any]], cal: Calibration) -> None:
-    """Each record's decision and raw score with ``cal``'s box model, and whether it is right."""
-    for r in records:
+    """Each record's decision and raw score with ``cal``'s box model, and whether it is right.
+
+    As the service does, every choice field of a page is read first, and the page's pen
+    (``page_pen``: how dark its marked boxes are) then decides a blank decision's stratum.
+    """
+    boxes: dict[int, list[Any]] = {}
+    pages: dict[int, list[Any]] = defaultdict(list)
+    for i, r in enumerate(records):
         if r["type"] == "text":
             p = written_probability(r["features"])
             r["p_written"] = p
             r["written"] = p >= TEXT_WRITTEN_THRESHOLD
             r["raw_blank"] = 1.0 - p
             continue
-        reading = decide_field(_field(r), r["features"], cal, bilevel=r["bilevel"])
+        boxes[i] = box_readings(_field(r), r["features"], cal, bilevel=r["bilevel"])
+        pages[r["sample"]].extend(boxes[i])
+    pens = {sample: page_pen(b) for sample, b in pages.items()}
+    for i, field_boxes in boxes.items():
+        r = records[i]
+        r["page_pen"] = pens[r["sample"]]
+        r["pen_stratum"] = pen_stratum(r["page_pen"], cal)
+        reading = decide_boxes(_field(r), field_boxes, cal, bilevel=r["bilevel"], pen=r["pen_stratum"])
         r["raw"] = reading.raw_confidence
         r["value"] = reading.value
         r["ambiguous"] = reading.ambiguous
@@ -242,15 +276,34 @@ def score(records: list[dict[str, Any]], cal: Calibration) -> None:
 
 
 def fit(
-    records: list[dict[str, Any]], features: Sequence[str] = MODEL_FEATURES, *, rounds: int = BOX_ROUNDS, leaves: int = BOX_LEAVES
+    records: list[dict[str, Any]],
+    features: Sequence[str] = MODEL_FEATURES,
+    *,
+    rounds: int = BOX_ROUNDS,
+    leaves: int = BOX_LEAVES,
+    pen_dark: float | None = None,
+    model: TreeBoxModel | None = None,
 ) -> tuple[Calibration, dict[str, Any]]:
-    choice = [r for r in records if r["type"] != "text"]
-    train = [r for r in choice if split(r) == "train"]
-    rows = [[f[n] for n in features] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
-    labels = [box_label(m) for r in train for m in r["marks"]]
-    model = fit_trees(rows, labels, features, rounds=rounds, leaves=leaves)
-    provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS})
-    score(records, provisional)  # raw field scores with the fitted model
+    """The box model (unless ``model`` is given), the curves and the thresholds.
+
+    ``pen_dark``: a blank decision's curves per page pen, split at this darkness (``None``: one
+    curve, as shipped). With ``model`` (the shipped one, kept), every record is
+    marked ``keep_model``: half the pages fit the curves, half are held out.
+    """
+    if model is None:
+        choice = [r for r in records if r["type"] != "text"]
+        train = [r for r in choice if split(r) == "train"]
+        rows = [[f[n] for n in features] for r in train for f in field_context(r["features"], bilevel=r["bilevel"])]
+        labels = [box_label(m) for r in train for m in r["marks"]]
+        model = fit_trees(rows, labels, features, rounds=rounds, leaves=leaves)
+    else:
+        for r in records:
+            r["keep_model"] = True
+    info: dict[str, Any] = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD}
+    if pen_dark is not None:
+        info["pen_dark"] = pen_dark
+    provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS}, info)
+    score(records, provisional)  # raw field scores with the fitted model, and each page's pen
     curves: dict[str, Curve] = {}
     thresholds: dict[str, float | None] = {}
     calib = [r for r in records if split(r) == "calib"]
@@ -260,23 +313,34 @@ def fit(
             # each has its own curve; the target is the error among all the accepted fields of the
             # type, so both are accepted above one confidence, chosen on the two together
             conf_all, right_all, keys = [], [], []
+            suffix = "" if kind == "grey" else f"@{kind}"
             for blank in (False, True):
                 base = ftype + (":blank" if blank else "")
-                key = base + ("" if kind == "grey" else f"@{kind}")
-                sel = [r for r in calib if r["type"] == ftype and scan_kind(r) == kind
-                       and calibration_key(ftype, r["value"]) == base
-                       and not r["ambiguous"] and not r["cancelled"]]  # fmt: skip
-                iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel])
-                doubt = doubt_ratio([r["raw"] for r in sel], [r["correct"] for r in sel])
-                curves[key] = Curve(iso.x, iso.y, doubt)
+                decided = [r for r in calib if r["type"] == ftype and scan_kind(r) == kind
+                           and calibration_key(ftype, r["value"]) == base
+                           and not r["ambiguous"] and not r["cancelled"]]  # fmt: skip
+                # a blank decision has a curve per page pen (and the pooled one, for a field read
+                # without its page); on a 1-bit scan the pooled one only
+                strata: list[tuple[str, list[dict[str, Any]]]] = [(base + suffix, decided)]
+                if blank and pen_dark is not None and kind != "bilevel":
+                    strata += [(f"{base}~{pen}{suffix}", [r for r in decided if r["pen_stratum"] == pen])
+                               for pen in PEN_STRATA]  # fmt: skip
+                for key, sel in strata:
+                    iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel])
+                    doubt = doubt_ratio([r["raw"] for r in sel], [r["correct"] for r in sel])
+                    curves[key] = Curve(iso.x, iso.y, doubt)
+                    keys.append(key)
                 if blank and kind == "bilevel":
                     # a 1-bit scan can erase a light mark altogether, and no feature sees what is not
                     # in the file: a field read blank there always goes to a person
-                    thresholds[key] = None
+                    thresholds[base + suffix] = None
+                    keys.remove(base + suffix)
                     continue
-                conf_all.extend(np.atleast_1d(curves[key]([r["raw"] for r in sel])).tolist())
-                right_all.extend(r["correct"] for r in sel)
-                keys.append(key)
+                # the threshold is chosen on the confidences the service gives: by page pen, if any
+                for r in decided:
+                    key = calibration_key(ftype, r["value"], r["pen_stratum"]) + suffix
+                    conf_all.append(float(curves[key](r["raw"])))
+                    right_all.append(r["correct"])
             target = TARGET_PHOTO_ERROR if kind == "photo" else TARGET_CHOICE_ERROR
             t = choose_threshold(np.asarray(conf_all, dtype=np.float64), np.asarray(right_all), target)
             for key in keys:
@@ -293,8 +357,24 @@ def fit(
         curves[key] = fit_isotonic([_mean_conf(r) for r in sel], [_norm(r["ocr"]) == _norm(r["truth"]) for r in sel])
         conf = curves[key]([_mean_conf(r) for r in sel])
         thresholds[key] = choose_threshold(conf, np.array([_norm(r["ocr"]) == _norm(r["truth"]) for r in sel]), TARGET_TEXT_ERROR, minimum=200, accepted=300)
-    info = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD}
     return Calibration(model, curves, thresholds, info), {}
+
+
+def key_kind(key: str) -> str:
+    """The scan kind a calibration key is for: ``...@bilevel``, ``...@photo``, or grey."""
+    return key.rsplit("@", 1)[1] if "@" in key else "grey"
+
+
+def keep_kinds(cal: Calibration, kept: Calibration, kinds: Sequence[str]) -> Calibration:
+    """``cal``'s choice curves and thresholds for ``kinds``; ``kept``'s for every other key."""
+
+    def mine(key: str) -> bool:
+        return "choice" in key and key_kind(key) in kinds
+
+    curves = {**{k: v for k, v in kept.curves.items() if not mine(k)}, **{k: v for k, v in cal.curves.items() if mine(k)}}
+    thresholds = {**{k: v for k, v in kept.thresholds.items() if not mine(k)},
+                  **{k: v for k, v in cal.thresholds.items() if mine(k)}}  # fmt: skip
+    return Calibration(cal.box_model, curves, thresholds, cal.info)
 
 
 def fit_trees(
@@ -405,7 +485,8 @@ def report(records: list[dict[str, Any]], cal: Calibration, *, held_out: bool = 
                 r["auto"] = cal.auto_accept("text_blank", r["confidence"], bilevel=r["bilevel"])
                 r["correct"] = r["truth"] == ""
         else:
-            key = calibration_key(r["type"], r["value"])
+            r["pen_stratum"] = pen_stratum(r["page_pen"], cal)
+            key = calibration_key(r["type"], r["value"], r["pen_stratum"])
             photo = scan_kind(r) == "photo"
             c = cal.confidence(key, r["raw"], bilevel=r["bilevel"], photo=photo)
             if r["ambiguous"] or r["cancelled"]:
@@ -619,6 +700,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="fit the box model without these features (to measure what each one adds)")
     parser.add_argument("--rounds", type=int, default=BOX_ROUNDS, help="boosting rounds of the box model")
     parser.add_argument("--leaves", type=int, default=BOX_LEAVES, help="leaves per tree of the box model")
+    parser.add_argument("--keep-model", action="store_true",
+                        help="keep the shipped box model; refit only the curves and thresholds (half the "
+                             "pages fit them, half are held out)")
+    parser.add_argument("--kinds", nargs="+", choices=SCAN_KINDS, default=list(SCAN_KINDS),
+                        help="with --keep-model: refit only these scan kinds' choice curves and thresholds, "
+                             "keep the shipped ones of the others")
+    parser.add_argument("--pen-strata", action="store_true",
+                        help="a blank decision's curve per page pen, dark or faint (shipped for phone photos; "
+                             "see docs/reading-accuracy.md)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
@@ -629,13 +719,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         return check(args)
     records = corpus(args)
-    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves)
+    kept = load_calibration() if args.keep_model else None
+    if kept is not None and not isinstance(kept.box_model, TreeBoxModel):
+        parser.error("--keep-model needs a shipped box model of trees")
+    if kept is not None and kept.info.get("seed") == args.seed:
+        parser.error(f"the shipped box model was fitted on seed {args.seed}: recalibrate it on another seed")
+    if kept is not None and args.without:
+        parser.error("--without and --keep-model: the kept box model has its own features")
+    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves,
+                 pen_dark=PEN_DARK if args.pen_strata else None,
+                 model=kept.box_model if kept is not None and isinstance(kept.box_model, TreeBoxModel) else None)
+    if kept is not None and set(args.kinds) != set(SCAN_KINDS):
+        cal = keep_kinds(cal, kept, args.kinds)
+    elif set(args.kinds) != set(SCAN_KINDS):
+        parser.error("--kinds needs --keep-model: a new box model needs new curves for every scan kind")
+    # where a kept box model came from (its own corpus), beside where the curves come from
+    origin = {"box_model": kept.info.get("box_model") or {k: kept.info.get(k) for k in ("pages", "seed", "command")}} if kept else {}
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
-                      {**cal.info, "pages": args.pages, "seed": args.seed, "fields": len(records),
+                      {**cal.info, **origin, "pages": args.pages, "seed": args.seed, "fields": len(records),
                        "command": " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
                                              *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
                                              *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
-                                             *(["--without", *args.without] if args.without else []), "--write"])})  # fmt: skip
+                                             *(["--without", *args.without] if args.without else []),
+                                             *(["--keep-model"] if args.keep_model else []),
+                                             *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
+                                             *(["--pen-strata"] if args.pen_strata else []), "--write"])})  # fmt: skip
     print(report(records, cal))
     if args.plot:
         plot_reliability([r for r in records if split(r) == "test"], args.plot)
@@ -668,8 +776,9 @@ def check(args: argparse.Namespace) -> int:
 
     cal = load_calibration()
     fitted = cal.info.get("seed")
-    if fitted == args.seed:
-        raise SystemExit(f"the shipped calibration was fitted on seed {fitted}: check it on another seed")
+    seeds = {fitted, (cal.info.get("box_model") or {}).get("seed")}
+    if args.seed in seeds:
+        raise SystemExit(f"the shipped calibration was fitted on seed {args.seed}: check it on another seed")
     records = corpus(args)
     score(records, cal)
     print(f"The shipped calibration (fitted on seed {fitted}) on {len({r['sample'] for r in records})} "

@@ -31,7 +31,13 @@ such a decision fails differently, by missing a faint mark), ``text_blank``
 (an area read as blank is blank), ``text`` (an OCR suggestion is exactly
 right); each may have an ``@bilevel`` twin for black-and-white scans, where
 light marks can vanish, and an ``@photo`` twin for phone photos (perspective,
-shadows, JPEG), where faint marks fade into the noise. A key falls back to the less specific one.
+shadows, JPEG), where faint marks fade into the noise. A decision may also be
+qualified by the page's pen, ``~dark`` or ``~faint`` (``single_choice:blank~dark``):
+how dark the respondent's confident marks on the same page are (see
+:func:`forms_service.scan.marks.page_pen`). A field read blank on a page
+answered in dark ink is more surely blank than one on a page in faint pencil,
+where a mark as faint as the others may have been missed. A key falls back to
+the less specific one.
 
 Must never: log or store anything about a respondent; it only holds numbers
 fitted on synthetic forms.
@@ -435,13 +441,24 @@ class Calibration:
     info: dict[str, Any] = field(default_factory=dict)
 
     def _key(self, field_type: str, bilevel: bool, table: Mapping[str, Any], photo: bool = False) -> str:
-        """The most specific entry: ``type[:blank][@bilevel|@photo]``, falling back to less specific ones."""
-        base = field_type.split(":")[0]
+        """The most specific entry: ``type[:blank][~pen][@bilevel|@photo]``, falling back to less specific ones.
+
+        The scan kind is kept longest: a 1-bit scan's own entry wins over any grey one.
+        """
+        decision = field_type.split("~")[0]  # without the page's pen
+        base = decision.split(":")[0]
+        names = list(dict.fromkeys([field_type, decision, base]))
         kind = "bilevel" if bilevel else ("photo" if photo else None)
-        for key in ([f"{field_type}@{kind}", f"{base}@{kind}"] if kind else []) + [field_type, base]:
+        for key in ([f"{name}@{kind}" for name in names] if kind else []) + names:
             if key in table:
                 return key
         raise CalibrationError(f"no calibration for field type {field_type!r}")
+
+    @property
+    def pen_dark(self) -> float | None:
+        """The darkness from which a page's pen counts as dark (``None``: no pen strata fitted)."""
+        value = self.info.get("pen_dark")
+        return None if value is None else float(value)
 
     def confidence(self, field_type: str, raw: float, *, bilevel: bool = False, photo: bool = False) -> float:
         """The calibrated probability that a reading with raw score ``raw`` is right."""

@@ -47,10 +47,18 @@ The raw confidence is the model's probability of the decided value (boxes
 taken as independent); :class:`~forms_service.scan.calibration.Calibration`
 maps it to a calibrated probability that the value is right.
 
+Per page (:func:`read_choice_fields`): a field read blank is only as sure as
+the respondent's pen is visible. The page's pen (:func:`page_pen`: the
+median darkest ink of the boxes read marked on the same page) puts a blank
+decision on the calibration curve of pages answered in dark ink or of pages
+in faint pen (or with no mark at all), when the calibration has fitted the
+two (:func:`pen_stratum`).
+
 Public API (pure: arrays in, dataclasses out)::
 
     blank = render_blank(pdf, page_number, scale)          # once per page of a variant
-    reading = read_choice_field(warped, blank, field, scale, bilevel=page.bilevel)
+    readings = read_choice_fields(warped, blank, page.choice_fields, scale, bilevel=page.bilevel)
+    reading = read_choice_field(warped, blank, field, scale)  # one field alone, no page context
     reading.value, reading.confidence, reading.auto, reading.ambiguous
 
 Must never: write files, keep images, or log anything about what a
@@ -60,7 +68,7 @@ respondent marked.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -80,12 +88,17 @@ __all__ = [
     "BoxMeasure",
     "BoxReading",
     "ChoiceReading",
+    "box_readings",
     "calibration_key",
+    "decide_boxes",
     "decide_field",
     "field_context",
     "measure_box",
     "measure_field",
+    "page_pen",
+    "pen_stratum",
     "read_choice_field",
+    "read_choice_fields",
     "render_blank",
 ]
 
@@ -288,8 +301,20 @@ def decide_field(
     bilevel: bool = False,
     photo: bool = False,
     shifts: Sequence[tuple[float, float]] = (),
+    pen: str | None = None,
 ) -> ChoiceReading:
-    """Turn measured box features into box states and the field's value and confidence."""
+    """Turn measured box features into box states and the field's value and confidence.
+
+    ``pen``: the page's pen stratum (:func:`pen_stratum`), ``None`` for none.
+    """
+    return decide_boxes(field, box_readings(field, features, calibration, bilevel=bilevel), calibration,
+                        bilevel=bilevel, photo=photo, shifts=shifts, pen=pen)  # fmt: skip
+
+
+def box_readings(
+    field: LayoutField, features: Sequence[dict[str, float]], calibration: Calibration, *, bilevel: bool = False
+) -> list[BoxReading]:
+    """Each box's state and probabilities by the box model."""
     model = calibration.box_model
     features = field_context(features, bilevel=bilevel)
     probs = model.predict([_vector(f, model.features) for f in features])
@@ -297,6 +322,21 @@ def decide_field(
     for box, f, p in zip(field.boxes, features, probs, strict=True):
         state = STATES[int(np.argmax(p))]
         boxes.append(BoxReading(box.value, state, float(p[1]), float(p[2]), dict(f)))
+    return boxes
+
+
+def decide_boxes(
+    field: LayoutField,
+    boxes: Sequence[BoxReading],
+    calibration: Calibration,
+    *,
+    bilevel: bool = False,
+    photo: bool = False,
+    shifts: Sequence[tuple[float, float]] = (),
+    pen: str | None = None,
+) -> ChoiceReading:
+    """The field's value, raw and calibrated confidence from its boxes' readings."""
+    boxes = list(boxes)
     pm = np.array([b.p_marked for b in boxes], dtype=np.float64)
     pf = np.array([b.p_filled for b in boxes], dtype=np.float64)
     value: str | list[str] | None
@@ -331,7 +371,7 @@ def decide_field(
             raw = none
             cancelled = bool((pf >= 0.5).any()) and marked == 0
     # a blank decision fails differently (a faint mark missed) from a value (a mark misread)
-    key = calibration_key(field_type, value)
+    key = calibration_key(field_type, value, pen)
     confidence = calibration.confidence(key, raw, bilevel=bilevel, photo=photo)
     if ambiguous or cancelled:
         confidence = min(confidence, 0.5)
@@ -377,9 +417,62 @@ def field_context(features: Sequence[dict[str, float]], *, bilevel: bool = False
     return out
 
 
-def calibration_key(field_type: str, value: str | list[str] | None) -> str:
-    """The calibration curve of a decision: ``<type>`` for a value, ``<type>:blank`` for none."""
-    return f"{field_type}:blank" if value is None or value == [] else field_type
+def calibration_key(field_type: str, value: str | list[str] | None, pen: str | None = None) -> str:
+    """The calibration curve of a decision: ``<type>`` for a value, ``<type>:blank`` for none.
+
+    ``pen`` (the page's pen stratum) qualifies a blank decision: ``<type>:blank~<pen>``. Only a blank
+    decision is qualified: it is the one a faint pen makes fail, by a mark as faint as the page's
+    others being missed.
+    """
+    if value is None or value == []:
+        return f"{field_type}:blank" + (f"~{pen}" if pen else "")
+    return field_type
+
+
+def page_pen(boxes: Iterable[BoxReading]) -> float | None:
+    """How dark the respondent's pen is on a page: the median darkest ink of its boxes read marked.
+
+    In ink at the printed border's contrast (about 1 for a ballpoint, a few tenths for a light
+    pencil). ``None`` when no box of the page is read marked.
+    """
+    peaks = [b.features["peak"] for b in boxes if b.state == "marked" and "peak" in b.features]
+    return float(np.median(peaks)) if peaks else None
+
+
+def pen_stratum(darkness: float | None, calibration: Calibration) -> str | None:
+    """``dark`` or ``faint`` by the calibration's boundary; ``None`` if the calibration has no pen strata.
+
+    A page with no box read marked counts as faint: nothing shows the pen is dark.
+    """
+    boundary = calibration.pen_dark
+    if boundary is None:
+        return None
+    return "dark" if darkness is not None and darkness >= boundary else "faint"
+
+
+def read_choice_fields(
+    warped: U8,
+    blank: U8,
+    fields: Sequence[LayoutField],
+    scale: float,
+    *,
+    bilevel: bool = False,
+    photo: bool = False,
+    calibration: Calibration | None = None,
+) -> list[ChoiceReading]:
+    """Read every choice field of one page, a blank decision's confidence informed by the page's pen.
+
+    The boxes of every field are read first; the page's pen (:func:`page_pen`) then chooses which
+    calibration curve a field read blank gets (:func:`pen_stratum`).
+    """
+    cal = calibration or load_calibration()
+    measured = [measure_field(warped, blank, f, scale) for f in fields]
+    boxes = [box_readings(f, [m.features for m in ms], cal, bilevel=bilevel) for f, ms in zip(fields, measured, strict=True)]
+    pen = pen_stratum(page_pen(b for field_boxes in boxes for b in field_boxes), cal)
+    return [
+        decide_boxes(f, b, cal, bilevel=bilevel, photo=photo, shifts=[m.shift_pt for m in ms], pen=pen)
+        for f, b, ms in zip(fields, boxes, measured, strict=True)
+    ]
 
 
 def _vector(features: dict[str, float], names: Sequence[str] = FEATURES) -> list[float]:

@@ -40,7 +40,7 @@ from .errors import AlignmentError
 from .fiducials import Alignment, align_layout_page
 from .files import PageImage
 from .identify import MIN_SCORE, Identified, identify_page
-from .marks import read_choice_field
+from .marks import read_choice_fields
 from .pagecode import find_page_code, turn_image, turn_upright
 from .writing import read_text_area
 
@@ -253,6 +253,10 @@ def _read_fields(
     warped = alignment.warp(image, READ_DPI)
     blank = blanks(layout, layout_page.page, READ_DPI)
     results: list[FieldResult] = []
+    choice_fields = [lf for lf in layout_page.fields if lf.type != "text"]
+    choices = dict(zip((lf.id for lf in choice_fields), read_choice_fields(
+        warped, blank, choice_fields, READ_DPI / 72.0, bilevel=bilevel, photo=is_photo(alignment),
+        calibration=calibration), strict=True))  # fmt: skip
     for lf in layout_page.fields:
         if lf.type == "text":
             assert lf.rect is not None
@@ -280,8 +284,7 @@ def _read_fields(
                 )
             )
         else:
-            reading = read_choice_field(warped, blank, lf, READ_DPI / 72.0, bilevel=bilevel,
-                                        photo=is_photo(alignment), calibration=calibration)
+            reading = choices[lf.id]
             results.append(
                 FieldResult(
                     lf.id, lf.type, reading.value, reading.confidence, reading.auto,

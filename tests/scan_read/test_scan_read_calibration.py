@@ -212,3 +212,30 @@ def test_a_bad_auto_accept_setting_is_refused_in_one_sentence(tmp_path, value: s
         load_config({"FORMS_SERVICE_HOME": str(tmp_path), "FORMS_SERVICE_AUTO_ACCEPT": value})
     assert "FORMS_SERVICE_AUTO_ACCEPT must be 'on', 'off' or the lowest confidence" in str(err.value)
     assert repr(value) in str(err.value)
+
+
+def test_a_blank_decision_falls_back_from_its_page_pen_but_keeps_its_scan_kind() -> None:
+    def flat(v: float) -> dict[str, list[float]]:
+        return {"x": [0.0, 1.0], "y": [v, v]}
+
+    doc = json.loads(load_calibration().dumps())
+    doc["curves"] = {"single_choice": flat(0.9), "single_choice:blank": flat(0.8),
+                     "single_choice:blank~dark": flat(0.99), "single_choice:blank@bilevel": flat(0.3),
+                     "single_choice:blank~dark@photo": flat(0.97), "single_choice@photo": flat(0.6)}  # fmt: skip
+    doc["thresholds"] = {"single_choice": 0.95, "single_choice:blank~dark": 0.95, "single_choice:blank@bilevel": None}
+    doc["info"] = {"pen_dark": 0.35}
+    cal = Calibration.from_json(doc)
+    assert cal.pen_dark == 0.35
+    assert cal.confidence("single_choice:blank~dark", 0.5) == pytest.approx(0.99)
+    assert cal.confidence("single_choice:blank~faint", 0.5) == pytest.approx(0.8)  # no curve of its own: pooled
+    assert cal.confidence("single_choice:blank", 0.5) == pytest.approx(0.8)
+    assert cal.confidence("single_choice:blank~dark", 0.5, photo=True) == pytest.approx(0.97)
+    # a photo's blank decision without a curve for its pen takes the photo's curves, never the grey pen one
+    assert cal.confidence("single_choice:blank~faint", 0.5, photo=True) == pytest.approx(0.6)
+    # a 1-bit scan's own entry wins over the grey page-pen one: a blank there is never accepted
+    assert cal.confidence("single_choice:blank~dark", 0.5, bilevel=True) == pytest.approx(0.3)
+    assert cal.threshold("single_choice:blank~dark", bilevel=True) is None
+    assert not cal.auto_accept("single_choice:blank~dark", 1.0, bilevel=True)
+    assert cal.auto_accept("single_choice:blank~dark", 0.99)
+    del doc["info"]
+    assert Calibration.from_json(doc).pen_dark is None

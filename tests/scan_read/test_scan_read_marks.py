@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -17,8 +18,24 @@ import pytest
 from scan_read_helpers import SCALE, Forms
 
 from forms_service.layout import LayoutField
-from forms_service.scan.marks import ChoiceReading, measure_field, read_choice_field
-from forms_service.synth import MARK_STYLES, draw_mark, random_pen
+from forms_service.scan.calibration import Calibration, Curve, load_calibration
+from forms_service.scan.marks import (
+    BoxReading,
+    ChoiceReading,
+    measure_field,
+    page_pen,
+    pen_stratum,
+    read_choice_field,
+    read_choice_fields,
+)
+from forms_service.synth import (
+    MARK_STYLES,
+    draw_mark,
+    fill_page,
+    random_pen,
+    random_respondent,
+    simulate_scan,
+)
 
 U8 = np.ndarray
 # (variant, field): a labelled list, a rating row without words of its own, easy read's words over the box
@@ -195,3 +212,62 @@ def test_mismatched_blank_is_refused(forms: Forms) -> None:
     s = forms.scan("standard", "group", marker({}), preset=None)
     with pytest.raises(ValueError):
         read_choice_field(s.warped, s.blank[:-3], s.field, s.scale)
+
+
+def _with_pen_strata(cal: Calibration) -> Calibration:
+    """The shipped calibration with pen strata: a dark page's blank curve sure, a faint page's doubtful."""
+    curves = {**cal.curves, "single_choice:blank~dark": Curve((0.0, 1.0), (0.9, 0.99999)),
+              "single_choice:blank~faint": Curve((0.0, 1.0), (0.5, 0.9))}  # fmt: skip
+    return replace(cal, curves=curves, info={**cal.info, "pen_dark": 0.35})
+
+
+def test_the_pages_pen_is_the_median_darkness_of_its_marked_boxes() -> None:
+    def box(state: str, peak: float) -> BoxReading:
+        return BoxReading("v", state, 0.9 if state == "marked" else 0.0, 0.9 if state == "filled" else 0.0,  # type: ignore[arg-type]
+                          {"peak": peak})  # fmt: skip
+
+    assert page_pen([box("marked", 0.9), box("marked", 0.2), box("marked", 0.6), box("empty", 0.0)]) == pytest.approx(0.6)
+    # a box filled solid (a correction) is as dark as any pen: it does not count
+    assert page_pen([box("filled", 1.0), box("marked", 0.15)]) == pytest.approx(0.15)
+    assert page_pen([box("empty", 0.01), box("filled", 1.0)]) is None
+    cal = _with_pen_strata(load_calibration())
+    assert pen_stratum(0.35, cal) == "dark"
+    assert pen_stratum(0.34, cal) == "faint"
+    assert pen_stratum(None, cal) == "faint"  # nothing shows the pen is dark
+    # shipped: pen strata for phone photos only (on grey scans they cost automation and were not adopted)
+    shipped = load_calibration()
+    assert shipped.pen_dark is not None
+    for pen in ("dark", "faint"):
+        assert f"single_choice:blank~{pen}@photo" in shipped.curves
+        assert f"single_choice:blank~{pen}" not in shipped.curves
+        assert shipped.confidence(f"single_choice:blank~{pen}", 0.9999) == shipped.confidence("single_choice:blank", 0.9999)
+    assert shipped.confidence("single_choice:blank~faint", 0.9995, photo=True) <= shipped.confidence(
+        "single_choice:blank~dark", 0.9995, photo=True)
+
+
+@pytest.mark.parametrize(("pen", "stratum"), [("black-ballpoint", "dark"), ("light-pencil", "faint")])
+def test_a_field_read_blank_takes_the_curve_of_its_pages_pen(forms: Forms, pen: str, stratum: str) -> None:
+    layout = forms.layout("standard")
+    page = max(layout.pages, key=lambda p: sum(f.type == "single_choice" for f in p.fields))
+    choice = [f for f in page.fields if f.type != "text"]
+    rng = np.random.default_rng(11)
+    person = random_respondent(rng, pen=pen, style="tick", population="typical")
+    cases = {f.id: ("blank" if i == 0 else "tick") for i, f in enumerate(choice)}
+    filled = fill_page(forms.blank("standard", page.page), page, SCALE, rng, respondent=person, cases=cases)
+    scale = 150 / 72
+    scan = simulate_scan(filled.image, (page.width, page.height), rng, "office", source_scale=SCALE, scale=scale)
+    blank = forms.blank("standard", page.page, scale)
+    shipped = load_calibration()
+    cal = _with_pen_strata(shipped)
+    readings = read_choice_fields(scan.warped, blank, choice, scale, calibration=cal)
+    assert [r.value for r in readings] == [filled.truth[f.id] for f in choice]
+    assert pen_stratum(page_pen(b for r in readings for b in r.boxes), cal) == stratum
+    skipped = readings[0]
+    assert skipped.value is None
+    assert skipped.confidence == pytest.approx(cal.confidence(f"single_choice:blank~{stratum}", skipped.raw_confidence))
+    # values are never qualified by the pen; on a grey scan the shipped calibration has no pen strata,
+    # so the page reads as field by field
+    for r in readings[1:]:
+        assert r.confidence == pytest.approx(shipped.confidence("single_choice", r.raw_confidence))
+    alone = [read_choice_field(scan.warped, blank, f, scale, calibration=shipped) for f in choice]
+    assert read_choice_fields(scan.warped, blank, choice, scale, calibration=shipped) == alone
