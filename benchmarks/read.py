@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def cer(suggestion: str, truth: str) -> float:
     return min(1.0, edit_distance(a, b) / len(b))
 
 
-def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical") -> dict[str, float]:
+def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical") -> dict[str, Any]:
     q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
     rng = np.random.default_rng(seed)
     sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng,
