@@ -36,7 +36,7 @@ A box model fitted by ``benchmarks/calibrate.py`` and shipped in
 the features into probabilities of three states: ``empty``, ``marked``,
 ``filled`` (filled solid: the printed key says this cancels an answer).
 
-Per field (:func:`decide_field`): a box counts as chosen when it is marked;
+Per field (:func:`decide_boxes`, after :func:`box_readings`): a box counts as chosen when it is marked;
 a filled box is never chosen. ``single_choice``: one chosen box gives its
 value, none gives ``None``, two or more is *ambiguous* (never guessed: the
 value is the clearly strongest box or ``None`` and the field is not
@@ -91,7 +91,6 @@ __all__ = [
     "box_readings",
     "calibration_key",
     "decide_boxes",
-    "decide_field",
     "field_context",
     "measure_box",
     "measure_field",
@@ -272,7 +271,8 @@ def read_choice_field(
     """
     cal = calibration or load_calibration()
     measures = measure_field(warped, blank, field, scale)
-    return decide_field(field, [m.features for m in measures], cal, bilevel=bilevel, photo=photo,
+    boxes = box_readings(field, [m.features for m in measures], cal, bilevel=bilevel)
+    return decide_boxes(field, boxes, cal, bilevel=bilevel, photo=photo,
                         shifts=[m.shift_pt for m in measures])  # fmt: skip
 
 
@@ -291,24 +291,6 @@ def measure_box(
     """Measure one box ``rect`` (layout points); ``others`` are the field's other boxes."""
     region = _FieldRegion(warped, blank, [rect, *others], scale)
     return region.measure(0)
-
-
-def decide_field(
-    field: LayoutField,
-    features: Sequence[dict[str, float]],
-    calibration: Calibration,
-    *,
-    bilevel: bool = False,
-    photo: bool = False,
-    shifts: Sequence[tuple[float, float]] = (),
-    pen: str | None = None,
-) -> ChoiceReading:
-    """Turn measured box features into box states and the field's value and confidence.
-
-    ``pen``: the page's pen stratum (:func:`pen_stratum`), ``None`` for none.
-    """
-    return decide_boxes(field, box_readings(field, features, calibration, bilevel=bilevel), calibration,
-                        bilevel=bilevel, photo=photo, shifts=shifts, pen=pen)  # fmt: skip
 
 
 def box_readings(
