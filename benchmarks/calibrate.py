@@ -19,10 +19,12 @@ Usage::
 2. **Split** by page: 40 % fits the box model, 30 % fits the calibration
    curves and chooses the thresholds, 30 % is held out. With
    ``--keep-model`` the shipped box model is kept (fitted on another seed's
-   corpus) and no page trains it: half fits the curves, half is held out.
+   corpus) and no page trains it: half fits the curves, half is held out;
+   only the choice curves of the scan kinds named by ``--kinds`` (default:
+   all) are refitted, and the writing areas' curves are kept.
 3. **Fit**: the box model (empty / marked / filled: gradient-boosted trees),
    isotonic curves per field type, decision (a value or blank) and scan kind
-   (grey, bilevel, photo), with ``--pen-strata`` a blank decision's also per
+   (grey, bilevel, photo), flat across each isotonic block (``--knots``), with ``--pen-strata`` a blank decision's also per
    page pen (``~dark``: the page's boxes read marked have a median darkest
    ink of at least :data:`PEN_DARK`; ``~faint``: less, or no mark on the
    page; shipped for phone photos only), and one confidence threshold per field type and scan kind for the target error
@@ -62,6 +64,7 @@ from measures import edit_distance, upper_bound  # noqa: E402
 
 from forms_service.layout import LayoutField, load_layout  # noqa: E402
 from forms_service.scan.calibration import (  # noqa: E402
+    ISOTONIC_KNOTS,
     Calibration,
     Curve,
     TreeBoxModel,
@@ -104,6 +107,8 @@ TEXT_WRITTEN_THRESHOLD = 0.05
 #: border's contrast) is answered in a dark pen; below it, or with no mark, in a faint one
 PEN_DARK = 0.35
 PEN_STRATA = ("dark", "faint")
+#: where the choice curves pass (see fit_isotonic): flat across each block of the isotonic fit
+CHOICE_KNOTS = "edges"
 KEYS = ("single_choice", "multi_choice", "text_blank", "text")
 DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "forms-service-calibration-corpus.pkl"
 
@@ -283,11 +288,12 @@ def fit(
     leaves: int = BOX_LEAVES,
     pen_dark: float | None = None,
     model: TreeBoxModel | None = None,
+    knots: str = CHOICE_KNOTS,
 ) -> tuple[Calibration, dict[str, Any]]:
     """The box model (unless ``model`` is given), the curves and the thresholds.
 
     ``pen_dark``: a blank decision's curves per page pen, split at this darkness (``None``: one
-    curve, as shipped). With ``model`` (the shipped one, kept), every record is
+    curve). ``knots``: where the choice curves pass (:func:`fit_isotonic`). With ``model`` (the shipped one, kept), every record is
     marked ``keep_model``: half the pages fit the curves, half are held out.
     """
     if model is None:
@@ -299,7 +305,7 @@ def fit(
     else:
         for r in records:
             r["keep_model"] = True
-    info: dict[str, Any] = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD}
+    info: dict[str, Any] = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD, "choice_knots": knots}
     if pen_dark is not None:
         info["pen_dark"] = pen_dark
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS}, info)
@@ -326,7 +332,7 @@ def fit(
                     strata += [(f"{base}~{pen}{suffix}", [r for r in decided if r["pen_stratum"] == pen])
                                for pen in PEN_STRATA]  # fmt: skip
                 for key, sel in strata:
-                    iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel])
+                    iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel], knots=knots)
                     doubt = doubt_ratio([r["raw"] for r in sel], [r["correct"] for r in sel])
                     curves[key] = Curve(iso.x, iso.y, doubt)
                     keys.append(key)
@@ -374,7 +380,10 @@ def keep_kinds(cal: Calibration, kept: Calibration, kinds: Sequence[str]) -> Cal
     curves = {**{k: v for k, v in kept.curves.items() if not mine(k)}, **{k: v for k, v in cal.curves.items() if mine(k)}}
     thresholds = {**{k: v for k, v in kept.thresholds.items() if not mine(k)},
                   **{k: v for k, v in cal.thresholds.items() if mine(k)}}  # fmt: skip
-    return Calibration(cal.box_model, curves, thresholds, cal.info)
+    info = dict(cal.info)
+    if "pen_dark" not in info and "pen_dark" in kept.info and any("~" in k for k in curves):
+        info["pen_dark"] = kept.info["pen_dark"]  # the kept curves by page pen still need their split
+    return Calibration(cal.box_model, curves, thresholds, info)
 
 
 def fit_trees(
@@ -709,6 +718,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pen-strata", action="store_true",
                         help="a blank decision's curve per page pen, dark or faint (shipped for phone photos; "
                              "see docs/reading-accuracy.md)")
+    parser.add_argument("--knots", choices=ISOTONIC_KNOTS, default=CHOICE_KNOTS,
+                        help="where the choice curves pass: flat across each isotonic block (edges, shipped) "
+                             "or through each block's mean raw score (means, as fitted before)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
@@ -722,28 +734,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     kept = load_calibration() if args.keep_model else None
     if kept is not None and not isinstance(kept.box_model, TreeBoxModel):
         parser.error("--keep-model needs a shipped box model of trees")
-    if kept is not None and kept.info.get("seed") == args.seed:
+    model_seed = kept and (kept.info.get("box_model") or {}).get("seed", kept.info.get("seed"))
+    if kept is not None and model_seed == args.seed:
         parser.error(f"the shipped box model was fitted on seed {args.seed}: recalibrate it on another seed")
     if kept is not None and args.without:
         parser.error("--without and --keep-model: the kept box model has its own features")
     cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves,
                  pen_dark=PEN_DARK if args.pen_strata else None,
-                 model=kept.box_model if kept is not None and isinstance(kept.box_model, TreeBoxModel) else None)
-    if kept is not None and set(args.kinds) != set(SCAN_KINDS):
+                 model=kept.box_model if kept is not None and isinstance(kept.box_model, TreeBoxModel) else None,
+                 knots=args.knots)
+    if kept is not None:  # the choice curves of these kinds are refitted; the writing curves are kept
         cal = keep_kinds(cal, kept, args.kinds)
     elif set(args.kinds) != set(SCAN_KINDS):
         parser.error("--kinds needs --keep-model: a new box model needs new curves for every scan kind")
     # where a kept box model came from (its own corpus), beside where the curves come from
     origin = {"box_model": kept.info.get("box_model") or {k: kept.info.get(k) for k in ("pages", "seed", "command")}} if kept else {}
+    command = " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
+                        *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
+                        *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
+                        *(["--without", *args.without] if args.without else []),
+                        *(["--keep-model"] if args.keep_model else []),
+                        *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
+                        *(["--pen-strata"] if args.pen_strata else []),
+                        *([f"--knots {args.knots}"] if args.knots != CHOICE_KNOTS else []), "--write"])  # fmt: skip
+    # which command fitted each scan kind's choice curves (a kept kind keeps its own)
+    fitted_by = {**(kept.info.get("choice_curves") or {} if kept else {}), **dict.fromkeys(args.kinds, command)}
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,
                       {**cal.info, **origin, "pages": args.pages, "seed": args.seed, "fields": len(records),
-                       "command": " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
-                                             *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
-                                             *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
-                                             *(["--without", *args.without] if args.without else []),
-                                             *(["--keep-model"] if args.keep_model else []),
-                                             *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
-                                             *(["--pen-strata"] if args.pen_strata else []), "--write"])})  # fmt: skip
+                       "command": command, "choice_curves": fitted_by})
     print(report(records, cal))
     if args.plot:
         plot_reliability([r for r in records if split(r) == "test"], args.plot)

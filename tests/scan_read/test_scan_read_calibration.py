@@ -47,6 +47,27 @@ def test_isotonic_fit_does_not_claim_certainty_from_a_few_samples() -> None:
     assert float(fit_isotonic([], [])(0.3)) == pytest.approx(0.3)
 
 
+def test_isotonic_knots_at_block_edges_keep_a_block_flat() -> None:
+    # a block of sure readings crowded at the top, a few doubtful ones below it
+    raw = [0.5, 0.6, 0.7, 0.8] + [0.9998] + [0.99999] * 40
+    right = [False, True, False, False] + [True] * 41
+    means = fit_isotonic(raw, right)  # passes through the top block's mean raw score
+    edges = fit_isotonic(raw, right, knots="edges")
+    top = 41.5 / 42.0
+    assert float(edges(0.9998)) == pytest.approx(top)
+    assert float(edges(0.99999)) == pytest.approx(top)
+    assert float(means(0.9998)) < float(edges(0.9998))
+    # below the lowest block and in the gap between blocks: monotone, never above the top block
+    grid = np.linspace(0.0, 1.0, 1001)
+    assert np.all(np.diff(edges(grid)) >= 0) and float(edges(1.0)) == pytest.approx(top)
+    assert float(edges(0.85)) < top
+    # readings with the same raw score are pooled, whatever their order: one knot, not a jump
+    tied = fit_isotonic([0.3, 0.3, 0.3, 0.9], [False, True, False, True], knots="edges")
+    assert tied.x.count(0.3) == 1 and float(tied(0.3)) == pytest.approx(1.5 / 4.0)
+    with pytest.raises(ValueError, match="knots must be one of"):
+        fit_isotonic(raw, right, knots="middle")
+
+
 def test_curves_refuse_nonsense() -> None:
     with pytest.raises(CalibrationError):
         Curve((0.0, 1.0), (0.6, 0.4))
@@ -239,3 +260,28 @@ def test_a_blank_decision_falls_back_from_its_page_pen_but_keeps_its_scan_kind()
     assert cal.auto_accept("single_choice:blank~dark", 0.99)
     del doc["info"]
     assert Calibration.from_json(doc).pen_dark is None
+
+
+
+def test_a_curves_only_refit_keeps_the_other_kinds_and_their_pen_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/calibrate.py --keep-model --kinds grey: the photo curves by page pen still work."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "calibrate.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # as when run as a script: its neighbour measures.py
+    spec = importlib.util.spec_from_file_location("calibrate_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    kept = load_calibration()
+    assert kept.info.get("pen_dark") and any("~" in k for k in kept.curves)
+    refit = Calibration(kept.box_model, {k: Curve.identity() for k in kept.curves},
+                        dict.fromkeys(kept.thresholds, 0.9), {"choice_knots": "edges"})  # fmt: skip
+    merged = bench.keep_kinds(refit, kept, ["grey"])
+    assert merged.curves["single_choice"] == Curve.identity()
+    assert merged.thresholds["single_choice"] == 0.9
+    for key in ("single_choice@photo", "single_choice:blank~faint@photo", "single_choice@bilevel", "text_blank", "text"):
+        assert merged.curves[key] == kept.curves[key] and merged.thresholds[key] == kept.thresholds[key]
+    assert merged.info["pen_dark"] == kept.info["pen_dark"]  # without it the kept pen curves would go unused
