@@ -305,7 +305,7 @@ def fit(
     else:
         for r in records:
             r["keep_model"] = True
-    info: dict[str, Any] = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD, "choice_knots": knots}
+    info: dict[str, Any] = {"text_written_threshold": TEXT_WRITTEN_THRESHOLD}
     if pen_dark is not None:
         info["pen_dark"] = pen_dark
     provisional = Calibration(model, {k: Curve.identity() for k in KEYS}, {k: None for k in KEYS}, info)

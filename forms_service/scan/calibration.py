@@ -123,7 +123,8 @@ class Curve:
         return np.asarray(value, dtype=np.float64)
 
     def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"x": [round(v, 6) for v in self.x], "y": [round(v, 6) for v in self.y]}
+        # raw scores to nine places: tick-box decisions crowd above 0.99999, where six would merge knots
+        doc: dict[str, Any] = {"x": [round(v, 9) for v in self.x], "y": [round(v, 6) for v in self.y]}
         if self.doubt:
             doc["doubt"] = round(self.doubt, 6)
         return doc
