@@ -156,6 +156,10 @@ def test_the_shipped_calibration_loads_and_is_sane() -> None:
     doc = json.loads(DEFAULT_PATH.read_text())
     assert doc["format"] == "forms-service.calibration/1"
     assert Calibration.from_json(doc).thresholds == cal.thresholds
+    # the file says how to fit it again: the box model's command, and each scan kind's choice curves'
+    assert "benchmarks/calibrate.py" in cal.info["box_model"]["command"]
+    assert set(cal.info["choice_curves"]) == {"grey", "bilevel", "photo"}
+    assert all("benchmarks/calibrate.py" in c for c in cal.info["choice_curves"].values())
 
 
 def test_calibration_round_trips_through_json() -> None:
