@@ -19,16 +19,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..errors import InvalidInput
-from ..layout import Layout, layout_path, load_layout
+from ..errors import InvalidInput, NotFound
+from ..layout import Layout
 from ..store.models import FieldReading, PrintRun, Response, ScanPage, Sheet
 from .context import ServiceContext
+from .printing import layout_for
 
 
 def _layout(ctx: ServiceContext, cache: dict[tuple[str, str, str], Layout], r: Response) -> Layout:
     key = (r.questionnaire, r.version, r.variant)
     if key not in cache:
-        cache[key] = load_layout(layout_path(ctx.config.layouts, *key))
+        layout = layout_for(ctx, *key)
+        if layout is None:  # a response exists only for a page that was read with its layout
+            raise NotFound(f"There is no layout for {r.questionnaire} {r.version} ({r.variant}).")
+        cache[key] = layout
     return cache[key]
 
 

@@ -11,6 +11,7 @@ Must never: record who a sheet was given to.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -22,11 +23,13 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from ..errors import FrozenVersionError, InvalidInput, NotFound, RenderError
-from ..layout import Layout, dump_layout, dumps_layout, layout_path
+from ..layout import Layout, dump_layout, dumps_layout, layout_path, load_layout
 from ..sheets import new_sheet_id
 from ..store.models import PrintRun, Sheet, utcnow
 from . import questionnaires
 from .context import ServiceContext
+
+log = logging.getLogger(__name__)
 
 _PREVIEW_LOCK = threading.Lock()
 BATCH_RE = re.compile(r"^[\w][\w .,/()&'-]{0,79}$")
@@ -61,6 +64,41 @@ def variants() -> tuple[str, ...]:
     from ..render import VARIANTS
 
     return tuple(VARIANTS)
+
+
+def layout_for(
+    ctx: ServiceContext, questionnaire: str, version: str, variant: str, *, keep: bool = True
+) -> Layout | None:
+    """The layout of a variant: its layout file, or, where there is none yet, drawn from the definition.
+
+    A print run writes the layout file of what it prints; a page can come back
+    without one (a sample copy printed from the preview, forms printed by
+    another installation from the same definition). The layout is then drawn
+    from the definition, as a print run would draw it; with ``keep`` (a page
+    is read with it) it is kept as its file and the version is frozen, as
+    printing would have frozen it. ``None`` when the service has no such
+    questionnaire version or variant.
+    """
+    from ..render import build_layout
+
+    path = layout_path(ctx.config.layouts, questionnaire, version, variant)
+    if path.exists():
+        return load_layout(path)
+    if variant not in variants():
+        return None
+    try:
+        info = questionnaires.get_version(ctx, questionnaire, version)
+    except NotFound:
+        return None
+    layout = build_layout(questionnaires.get_questionnaire(ctx, questionnaire, version), variant)
+    if not keep:
+        return layout
+    questionnaires.freeze(ctx, info.id)
+    try:
+        dump_layout(layout, path)
+    except OSError as exc:  # a read-only layouts folder: the drawing still serves this process
+        log.warning("could not keep the %s layout of %s %s as %s: %s", variant, questionnaire, version, path, exc)
+    return layout
 
 
 def check_order(ctx: ServiceContext, variant: str, copies: int, batch: str | None) -> str | None:

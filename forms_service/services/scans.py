@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from ..errors import NotFound
 from ..jobs.queue import JobHandle, enqueue
-from ..layout import Layout, LayoutError, layout_path, load_layout
+from ..layout import Layout, LayoutError
 from ..pdfium import PDFIUM_LOCK
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..scan.calibration import Calibration, load_calibration
@@ -56,6 +56,7 @@ from ..store.models import (
     utcnow,
 )
 from .context import ServiceContext
+from .printing import layout_for, variants
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +230,7 @@ class _Reader:
     def layout(self, questionnaire: str, version: str, variant: str) -> Layout | None:
         key = (questionnaire, version, variant)
         if key not in self._layouts:
-            path = layout_path(self.ctx.config.layouts, *key)
-            self._layouts[key] = load_layout(path) if path.exists() else None
+            self._layouts[key] = layout_for(self.ctx, *key)
         return self._layouts[key]
 
     def candidates(self) -> list[Layout]:
@@ -241,12 +241,10 @@ class _Reader:
 
             found: list[Layout] = []
             for info in list_versions(self.ctx):
-                # <layouts>/<questionnaire>/<version>/<variant>.json: every variant laid out
-                folder = layout_path(self.ctx.config.layouts, info.questionnaire, info.version,
-                                     "any").parent
-                for path in sorted(folder.glob("*.json")):
-                    try:
-                        layout = self.layout(info.questionnaire, info.version, path.stem)
+                for variant in variants():
+                    try:  # a variant never printed is drawn, not kept: no page has been read with it yet
+                        key = (info.questionnaire, info.version, variant)
+                        layout = self._layouts.get(key) or layout_for(self.ctx, *key, keep=False)
                     except LayoutError:
                         continue  # a broken layout file: the others still serve
                     if layout is not None:

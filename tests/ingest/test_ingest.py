@@ -318,3 +318,25 @@ def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, retu
     assert summary.pages_unidentified == [] and "1 page(s) set aside for a new scan" in scans.summary_text(summary)
     with pytest.raises(NotFound, match="not waiting to be identified"):
         scans.set_aside_page(ctx, waiting["id"])
+
+
+def test_a_variant_without_a_layout_file_is_read_with_its_layout_drawn_again(ctx, returned: Returned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A sample copy or a form printed elsewhere comes back before any print run wrote its layout."""
+    from forms_service.layout import layout_path
+    from forms_service.services.questionnaires import get_version
+
+    sheet = first_sheet(returned, "large-print")
+    path = layout_path(ctx.config.layouts, "big-leeds-conversation", "2026-11", "large-print")
+    printed = path.read_text(encoding="utf-8")
+    path.unlink()
+    assert not get_version(ctx, "big-leeds-conversation", "2026-11").frozen
+    files = write_scan_files(sheet.pages, tmp_path / "files", "pdf")
+    run_job(ctx, scans.accept_files(ctx, [(f.name, f.read_bytes()) for f in files]).job_id)
+    assert scans.unidentified_pages(ctx) == []
+    records = list(export.iter_records(ctx))
+    assert [r["sheet"] for r in records] == [sheet.sheet]
+    assert records[0]["pages"]["received"] == list(range(1, len(sheet.pages) + 1))
+    check_against_truth(records, returned)
+    # the layout drawn is the one that was printed; it is kept, and the version frozen, as printing does
+    assert path.read_text(encoding="utf-8") == printed
+    assert get_version(ctx, "big-leeds-conversation", "2026-11").frozen
