@@ -289,7 +289,7 @@ def fit(
     pen_dark: float | None = None,
     model: TreeBoxModel | None = None,
     knots: str = CHOICE_KNOTS,
-) -> tuple[Calibration, dict[str, Any]]:
+) -> Calibration:
     """The box model (unless ``model`` is given), the curves and the thresholds.
 
     ``pen_dark``: a blank decision's curves per page pen, split at this darkness (``None``: one
@@ -363,7 +363,7 @@ def fit(
         curves[key] = fit_isotonic([_mean_conf(r) for r in sel], [_norm(r["ocr"]) == _norm(r["truth"]) for r in sel])
         conf = curves[key]([_mean_conf(r) for r in sel])
         thresholds[key] = choose_threshold(conf, np.array([_norm(r["ocr"]) == _norm(r["truth"]) for r in sel]), TARGET_TEXT_ERROR, minimum=200, accepted=300)
-    return Calibration(model, curves, thresholds, info), {}
+    return Calibration(model, curves, thresholds, info)
 
 
 def key_kind(key: str) -> str:
@@ -732,17 +732,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(args)
     records = corpus(args)
     kept = load_calibration() if args.keep_model else None
-    if kept is not None and not isinstance(kept.box_model, TreeBoxModel):
-        parser.error("--keep-model needs a shipped box model of trees")
-    model_seed = kept and (kept.info.get("box_model") or {}).get("seed", kept.info.get("seed"))
-    if kept is not None and model_seed == args.seed:
-        parser.error(f"the shipped box model was fitted on seed {args.seed}: recalibrate it on another seed")
-    if kept is not None and args.without:
-        parser.error("--without and --keep-model: the kept box model has its own features")
-    cal, _ = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves,
-                 pen_dark=PEN_DARK if args.pen_strata else None,
-                 model=kept.box_model if kept is not None and isinstance(kept.box_model, TreeBoxModel) else None,
-                 knots=args.knots)
+    kept_model: TreeBoxModel | None = None
+    if kept is not None:
+        if not isinstance(kept.box_model, TreeBoxModel):
+            parser.error("--keep-model needs a shipped box model of trees")
+        kept_model = kept.box_model
+        if (kept.info.get("box_model") or {}).get("seed", kept.info.get("seed")) == args.seed:
+            parser.error(f"the shipped box model was fitted on seed {args.seed}: recalibrate it on another seed")
+        if args.without:
+            parser.error("--without and --keep-model: the kept box model has its own features")
+    cal = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves,
+              pen_dark=PEN_DARK if args.pen_strata else None, model=kept_model, knots=args.knots)
     if kept is not None:  # the choice curves of these kinds are refitted; the writing curves are kept
         cal = keep_kinds(cal, kept, args.kinds)
     elif set(args.kinds) != set(SCAN_KINDS):
