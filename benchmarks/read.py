@@ -21,6 +21,7 @@ Usage (from the repository root):
   .venv/bin/python benchmarks/read.py                       # 4 copies x 3 variants x 5 presets
   .venv/bin/python benchmarks/read.py --copies 20 --variants standard --presets office phone
   .venv/bin/python benchmarks/read.py --population stress   # every hard case over-represented
+  .venv/bin/python benchmarks/read.py --files tiff          # grey scans as lossless TIFF, not JPEG in PDF
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def cer(suggestion: str, truth: str) -> float:
     return min(1.0, edit_distance(a, b) / len(b))
 
 
-def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical") -> dict[str, Any]:
+def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical",
+        flat_files: str = "pdf") -> dict[str, Any]:
     q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
     rng = np.random.default_rng(seed)
     sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng,
@@ -77,7 +79,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         for f in SHIPPED.iterdir():
             shutil.copy(f, layouts / f.name)
         pages = [p for s in sheets.values() for p in s.pages]
-        kind = {"phone": "jpeg", "bilevel-200": "tiff"}.get(preset, "pdf")
+        kind = {"phone": "jpeg", "bilevel-200": "tiff"}.get(preset, flat_files)
         files = write_scan_files(pages, root / "in", kind, f"{variant}-{preset}")
         config = Config(home=root / "home", layouts=root / "layouts",
                         database_url=f"sqlite:///{root / 'home' / 'db.sqlite'}", secret_key="bench",
@@ -135,6 +137,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--population", choices=sorted(POPULATIONS), default="typical",
                         help="how the synthetic respondents fill forms (forms_service.synth.POPULATIONS)")
+    parser.add_argument("--files", choices=["pdf", "tiff"], default="pdf",
+                        help="how the grey scans (office, photocopy) are saved: one PDF of JPEG pages "
+                             "(Pillow's quality 75), or one lossless TIFF (deflate)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -143,7 +148,7 @@ def main() -> None:
     results = []
     for variant in args.variants:
         for preset in args.presets:
-            r = run(variant, preset, args.copies, args.seed, args.population)
+            r = run(variant, preset, args.copies, args.seed, args.population, args.files)
             results.append({"variant": variant, "preset": preset, **r})
             print(f"{variant:12} {preset:12} {r['pages']:5d} {r['choice']:6d} {r['automation']:10.1%} "
                   f"{r['auto_error']:10.2%} {r['blank_lost']:10d} {r['text_auto']:9d} {r['cer']:7.1%} "

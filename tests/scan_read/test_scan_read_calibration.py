@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -267,18 +268,23 @@ def test_a_blank_decision_falls_back_from_its_page_pen_but_keeps_its_scan_kind()
 
 
 
-def test_a_curves_only_refit_keeps_the_other_kinds_and_their_pen_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    """benchmarks/calibrate.py --keep-model --kinds grey: the photo curves by page pen still work."""
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """benchmarks/calibrate.py, imported as when it runs as a script (beside its measures.py)."""
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "calibrate.py"
-    monkeypatch.syspath_prepend(str(path.parent))  # as when run as a script: its neighbour measures.py
+    monkeypatch.syspath_prepend(str(path.parent))
     spec = importlib.util.spec_from_file_location("calibrate_benchmark", path)
     assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
+
+def test_a_curves_only_refit_keeps_the_other_kinds_and_their_pen_split(bench: Any) -> None:
+    """benchmarks/calibrate.py --keep-model --kinds grey: the photo curves by page pen still work."""
     kept = load_calibration()
     assert kept.info.get("pen_dark") and any("~" in k for k in kept.curves)
     refit = Calibration(kept.box_model, {k: Curve.identity() for k in kept.curves},
@@ -289,3 +295,24 @@ def test_a_curves_only_refit_keeps_the_other_kinds_and_their_pen_split(monkeypat
     for key in ("single_choice@photo", "single_choice:blank~faint@photo", "single_choice@bilevel", "text_blank", "text"):
         assert merged.curves[key] == kept.curves[key] and merged.thresholds[key] == kept.thresholds[key]
     assert merged.info["pen_dark"] == kept.info["pen_dark"]  # without it the kept pen curves would go unused
+
+
+def test_the_report_has_tables_at_the_resolution_the_service_reads_marks(bench: Any) -> None:
+    """The corpus reads some pages at 200 and 300 dpi too; the service reads marks at READ_DPI only."""
+    from forms_service.scan.pipeline import READ_DPI
+
+    def record(dpi: float, preset: str, auto: bool, ftype: str = "single_choice") -> dict[str, Any]:
+        return {"type": ftype, "scale": dpi / 72, "population": "typical", "preset": preset,
+                "auto": auto, "correct": True}  # fmt: skip
+
+    test = [record(READ_DPI, "photocopy", True), record(READ_DPI, "photocopy", False),
+            record(READ_DPI, "office", True, "multi_choice"),
+            *[record(300, "photocopy", True) for _ in range(5)],
+            {"type": "text", "scale": READ_DPI / 72, "population": "typical", "preset": "office"}]  # fmt: skip
+    tables = bench.at_read_dpi(test)
+    assert len(tables) == 2  # typical respondents: every choice field, single choice alone; no stress
+    every, single = tables
+    assert every.startswith(f"Read at {READ_DPI:.0f} dpi as the service reads: typical respondents, choice")
+    assert "| photocopy | 2 | 1 | 50.0% | 0 |" in every  # the 300 dpi readings are not counted
+    assert "| office | 1 | 1 | 100.0% |" in every
+    assert "single_choice fields" in single and "| office |" not in single
