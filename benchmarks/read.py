@@ -70,7 +70,10 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         flat_files: str = "pdf") -> dict[str, Any]:
     q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
     rng = np.random.default_rng(seed)
-    sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng,
+    # sheet ids from their own seeded generator: the same seed prints the same page codes (and
+    # the fills draw from rng as before)
+    ids = np.random.default_rng([seed, 1])
+    sheets = {s.sheet: s for s in synth_sheets(q, variant, [new_sheet_id(ids) for _ in range(copies)], rng,
                                                 preset=preset, population=population)}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

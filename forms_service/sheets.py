@@ -15,17 +15,29 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: no 0, O, 1 or I
 RANDOM_CHARS = 10  # 10 x 5 bits = 50 random bits
 PAGE_CODE_PREFIX = "FS1"
 
 
-def new_sheet_id() -> str:
-    """A fresh random sheet id such as ``K7MQ-9XHT-P4R`` (10 random characters + check)."""
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+def new_sheet_id(rng: np.random.Generator | None = None) -> str:
+    """A fresh random sheet id such as ``K7MQ-9XHT-P4R`` (10 random characters + check).
+
+    ``rng``: for synthetic test material only, a seeded generator that makes the same ids
+    again (so a benchmark run can be repeated page for page). A printed sheet's id always
+    comes from the operating system's generator.
+    """
+    if rng is None:
+        body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    else:
+        body = "".join(ALPHABET[int(i)] for i in rng.integers(len(ALPHABET), size=RANDOM_CHARS))
     return _format(body + _check_char(body))
 
 

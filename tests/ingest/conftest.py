@@ -25,9 +25,10 @@ def returned() -> Returned:
     """Two standard, one large-print and one easy-read copy, filled and scanned on an office scanner."""
     q = load_definition(SHIPPED).questionnaire
     rng = np.random.default_rng(20261124)
+    ids = np.random.default_rng([20261124, 1])  # the same page codes on every run
     sheets: dict[str, SyntheticSheet] = {}
     for variant, copies in (("standard", 2), ("large-print", 1), ("easy-read", 1)):
-        for sheet in synth_sheets(q, variant, [new_sheet_id() for _ in range(copies)], rng, preset="office"):
+        for sheet in synth_sheets(q, variant, [new_sheet_id(ids) for _ in range(copies)], rng, preset="office"):
             sheets[sheet.sheet] = sheet
     return Returned(sheets)
 

@@ -143,7 +143,7 @@ def test_phone_photos_stamped_with_a_resolution_are_read(ctx, tmp_path: Path) ->
 
     q = load_definition(SHIPPED).questionnaire
     rng = np.random.default_rng(11)
-    sheet = synth_sheets(q, "standard", [new_sheet_id()], rng, preset="phone")[0]
+    sheet = synth_sheets(q, "standard", [new_sheet_id(np.random.default_rng([11, 1]))], rng, preset="phone")[0]
     # a camera app writes a dpi into each JPEG; on a photo it means nothing
     files = write_scan_files(sheet.pages, tmp_path / "phone", "jpeg", "photo")
     batch = scans.accept_paths(ctx, files)

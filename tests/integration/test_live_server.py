@@ -113,7 +113,8 @@ def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServ
     served = live_server.env["FORMS_SERVICE_LAYOUTS"] + "/big-leeds-conversation/2026-11/standard.json"
     shutil.copy(shipped / "standard.json", served)  # the printed form's layout, as `make run` ships it
     q = load_definition(shipped / "questionnaire.yaml").questionnaire
-    [sheet] = synth_sheets(q, "standard", [new_sheet_id()], np.random.default_rng(7), preset="office",
+    sid = new_sheet_id(np.random.default_rng([7, 1]))  # the same page codes on every run
+    [sheet] = synth_sheets(q, "standard", [sid], np.random.default_rng(7), preset="office",
                            population="typical")
     [pdf] = write_scan_files(sheet.pages[:2], tmp_path / "in", "pdf", "first-two")
     # page 3 upside down on the glass with three of its four registration marks covered by a hand
