@@ -71,7 +71,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -164,6 +164,12 @@ TURN_LEVEL = 0.1  # smoothed ink that counts towards a circle's turn
 STREAK_DEG = 3.0  # photocopier streaks lie within this angle of vertical
 STREAK_MIN_PT = 40.0  # ... over at least this length, from the region's top or bottom edge
 STREAK_SHARE = 0.9  # ... and darken at least this share of a region's unprinted height
+STREAK_LEVEL = 0.12  # ink (of paper white) that is dark enough for a streak, whatever the noise
+STREAK_RUN_PT = 2.5  # ink is averaged along this much of a column before it is compared with the noise
+STREAK_SNR = 3.5  # ... and is dark where it stands this many times the averaged noise above the paper
+STREAK_FLOOR = 0.025  # ... but never below this (a perfectly clean render has no noise)
+STREAK_MAX_LINES = 3  # streaks looked for among columns a few points apart
+STREAK_MARK = 0.15  # on a streak, ink this much (of paper white) above its own level is a pen crossing it
 WORKING_SCALE = 2.0  # pixels per point the reader works at (pages are shrunk by a whole factor)
 LABEL_MARGIN_PT = 8.0  # how far round the option's words a circle is looked for
 SNR = 4.0  # ink this many times the paper's noise level is a stroke for the snr_* features
@@ -640,19 +646,25 @@ def streak_mask(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> 
     or the bottom of the region (it may start part way down the page). The
     region is sheared through those angles; a column dark along most of its
     unprinted rows, from an edge of the region over at least 40 points, is a
-    streak. Only the top and bottom ends are checked, so a region whose
-    pre-check finds no such column costs one dilation.
+    streak. "Dark" is measured against the region's own noise
+    (:func:`_streak_ink`), so a faint streak that the ``snr_*`` features
+    would see as a long stroke is found too. Streaks a few points apart are
+    each found (:data:`STREAK_MAX_LINES`), and where a pen mark crosses a
+    streak its ink stays visible (:func:`_crossing`). Only the top and bottom
+    ends are checked first, so a region whose pre-check finds no such column
+    costs two blurs and a dilation.
     """
     h, w = scan.shape
     min_len = max(STREAK_MIN_PT * k, 0.3 * h)
     if h < min_len:
         return None
     visible = (printed == 0).astype(np.uint8)
-    dark = (((paper - scan) / paper > 0.12) & (printed == 0)).astype(np.uint8)
+    dark_px, ink = _streak_ink(scan, paper, visible, k)
+    raw = (paper - scan) / paper
+    dark = (dark_px & (printed == 0)).astype(np.uint8)
     slack = int(math.ceil(math.tan(math.radians(STREAK_DEG)) * h)) + 2
-    wide = cv2.dilate(dark, np.ones((1, 2 * slack + 1), np.uint8)) & visible
     n = int(math.ceil(min_len))
-    candidates = np.flatnonzero(_end_dark(wide[:n], visible[:n]) | _end_dark(wide[-n:], visible[-n:]))
+    candidates = np.flatnonzero(_ends_dark(dark, visible, slack, n))
     if not candidates.size:
         return None
     out = np.zeros((h, w), dtype=np.uint8)
@@ -663,27 +675,122 @@ def streak_mask(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> 
     groups = np.split(candidates, starts[1:])
     for group in groups:
         a, b = max(0, int(group[0]) - 2 * slack), min(w, int(group[-1]) + 2 * slack + 1)
-        strip_d, strip_v = np.ascontiguousarray(dark[:, a:b]), np.ascontiguousarray(visible[:, a:b])
-        # the one straight line that is darkest along its length; drawing every angle that passes
-        # would paint a fan over the boxes and wipe the marks in them
-        best: tuple[int, float, int] | None = None
-        for deg in np.linspace(-STREAK_DEG, STREAK_DEG, 25):
-            t = math.tan(math.radians(float(deg)))
-            shear = np.array([[1, -t, t * h / 2], [0, 1, 0]], dtype=np.float32)
-            d = np.asarray(cv2.warpAffine(strip_d, shear, (b - a, h), flags=cv2.INTER_NEAREST), dtype=np.uint8)
-            v = np.asarray(cv2.warpAffine(strip_v, shear, (b - a, h), flags=cv2.INTER_NEAREST), dtype=np.uint8)
-            columns = np.flatnonzero(_edge_runs(d, v, min_len))
-            if columns.size:
-                dark_rows = d[:, columns].sum(axis=0)
-                i = int(np.argmax(dark_rows))
-                if best is None or int(dark_rows[i]) > best[0]:
-                    best = (int(dark_rows[i]), t, int(columns[i]))
-        if best is not None:  # back on the page: x = c + t (y - h / 2)
-            _, t, c = best
-            top = (a + round(c + t * (0 - h / 2)), 0)
-            bottom = (a + round(c + t * (h - h / 2)), h - 1)
-            cv2.line(out, top, bottom, 1, thickness=2 * half + 1)
+        strip_d, strip_v = np.array(dark[:, a:b]), np.ascontiguousarray(visible[:, a:b])
+        strip_i = np.ascontiguousarray(ink[:, a:b])
+        # the one straight line that holds the most ink along its length; drawing every angle that
+        # passes would paint a fan over the boxes and wipe the marks in them. Two streaks may lie a
+        # few points apart: once a line is found, its pixels are cleared and the strip searched again
+        for found in range(STREAK_MAX_LINES):
+            if found and not _ends_dark(strip_d, strip_v, slack, n).any():
+                break  # nothing left that could be another streak
+            line = _darkest_line(strip_d, strip_v, strip_i, h, min_len)
+            if line is None:
+                break
+            t, c = line  # back on the page: x = c + t (y - h / 2)
+            top, bottom = (round(c + t * (0 - h / 2)), 0), (round(c + t * (h - h / 2)), h - 1)
+            on = np.zeros(strip_d.shape, dtype=np.uint8)
+            cv2.line(on, top, bottom, 1, thickness=2 * half + 1)
+            out[:, a:b] |= on & (1 - _crossing(raw[:, a:b], strip_v, on, t, c, half))
+            cv2.line(strip_d, top, bottom, 0, thickness=2 * half + 3)
     return out > 0 if out.any() else None
+
+
+def _crossing(
+    raw: F32, visible: NDArray[np.uint8], on: NDArray[np.uint8], t: float, c: int, half: int
+) -> NDArray[np.uint8]:
+    """Pixels of a streak's line (``on``) that a pen mark crosses: far darker than the streak itself.
+
+    A streak is about as dark all along its length: row by row, its darkest
+    pixel (the line is sheared upright, slope ``t``, column ``c``) varies a
+    little round one level. Where a tick or a dot lies on it, the ink stands
+    well above that level; those pixels stay visible, so a mark drawn across a
+    streak is not wiped with it.
+    """
+    h, width = raw.shape
+    shear = np.array([[1, -t, t * h / 2], [0, 1, 0]], dtype=np.float32)
+    upright = np.asarray(cv2.warpAffine(raw, shear, (width, h), flags=cv2.INTER_NEAREST), dtype=np.float32)
+    seen = np.asarray(cv2.warpAffine(visible, shear, (width, h), flags=cv2.INTER_NEAREST), dtype=np.uint8)
+    a, b = max(0, c - half), min(width, c + half + 1)
+    core = upright[:, a:b].max(axis=1)[seen[:, a:b].min(axis=1) > 0] if b > a else np.zeros(0, np.float32)
+    if core.size < 10:
+        return np.zeros(on.shape, dtype=np.uint8)
+    level = float(np.median(core))
+    spread = 1.4826 * float(np.median(np.abs(core - level)))
+    return ((raw > level + max(STREAK_MARK, 4.0 * spread)) & (on > 0)).astype(np.uint8)
+
+
+def _darkest_line(
+    dark: NDArray[np.uint8], visible: NDArray[np.uint8], ink: F32, h: int, min_len: float
+) -> tuple[float, int] | None:
+    """The near-vertical line (slope, sheared column) of a strip that qualifies as a streak and holds
+    the most ink along its length, if any (the ink, not the count of dark pixels, pins its angle).
+
+    Angles are tried every half degree, then the best is refined by a quarter degree either way.
+    """
+    best: tuple[float, float, int] | None = None
+    width = dark.shape[1]
+
+    def sheared(image: NDArray[Any], t: float, how: int) -> NDArray[Any]:
+        shear = np.array([[1, -t, t * h / 2], [0, 1, 0]], dtype=np.float32)
+        return np.asarray(cv2.warpAffine(image, shear, (width, h), flags=how))
+
+    for deg in np.linspace(-STREAK_DEG, STREAK_DEG, 13):
+        t = math.tan(math.radians(float(deg)))
+        d = sheared(dark, t, cv2.INTER_NEAREST)
+        # a column dark over min_len rows, on at least half of them visible, holds this much dark at least
+        columns = np.flatnonzero(d.sum(axis=0) >= STREAK_SHARE * 0.5 * min_len)
+        if columns.size:
+            v = sheared(visible, t, cv2.INTER_NEAREST)
+            columns = columns[_edge_runs(d[:, columns], v[:, columns], min_len)]
+        if columns.size:
+            along = sheared(ink, t, cv2.INTER_LINEAR)[:, columns].sum(axis=0)
+            i = int(np.argmax(along))
+            if best is None or float(along[i]) > best[0]:
+                best = (float(along[i]), t, int(columns[i]))
+    if best is None:
+        return None
+    score, t, c = best
+    deg = math.degrees(math.atan(t))
+    for step in (deg - 0.25, deg + 0.25):
+        u = math.tan(math.radians(step))
+        near = sheared(ink, u, cv2.INTER_LINEAR)[:, max(0, c - 1) : c + 2].sum(axis=0)
+        j = int(np.argmax(near))
+        if float(near[j]) > score:
+            score, t, c = float(near[j]), u, max(0, c - 1) + j
+    return t, c
+
+
+def _streak_ink(scan: F32, paper: F32, visible: NDArray[np.uint8], k: float) -> tuple[NDArray[np.bool_], F32]:
+    """Pixels dark enough to be part of a streak: above :data:`STREAK_LEVEL`, or above the noise.
+
+    A faint streak (a copier drum's light scratch, thinned further when the
+    page is read at a lower resolution than it was scanned) can be darker than
+    the paper's noise by a few times only, yet it shows in the features that
+    measure ink against that noise. The ink is averaged along the streak's own
+    direction (a short vertical run of unprinted pixels), which keeps a thin
+    line's contrast and averages the noise down; what stands above
+    :data:`STREAK_SNR` times that averaged noise, or above the fixed level,
+    counts as dark. Also returns that averaged ink (0 where printed).
+    """
+    ink = (paper - scan) / paper
+    run = max(3, round(STREAK_RUN_PT * k)) | 1
+    vis = visible.astype(np.float32)
+    weight = cv2.blur(vis, (1, run), borderType=cv2.BORDER_REPLICATE)
+    mean = cv2.blur(ink * vis, (1, run), borderType=cv2.BORDER_REPLICATE) / np.maximum(weight, np.float32(1e-3))
+    values = mean[::2, ::2][(visible[::2, ::2] > 0) & (weight[::2, ::2] > 0.5)]
+    level = STREAK_LEVEL
+    if values.size >= 50:
+        centre = float(np.median(values))
+        mad = float(np.median(np.abs(values - centre)))
+        level = min(STREAK_LEVEL, max(STREAK_FLOOR, centre + STREAK_SNR * 1.4826 * mad))
+    mean *= vis
+    return np.asarray((mean > level) & (weight > 0.5)), np.asarray(mean, dtype=np.float32)
+
+
+def _ends_dark(dark: NDArray[np.uint8], visible: NDArray[np.uint8], slack: int, n: int) -> NDArray[np.bool_]:
+    """Columns near which (``slack`` either way) the top or the bottom ``n`` rows are dark throughout."""
+    wide = np.asarray(cv2.dilate(dark, np.ones((1, 2 * slack + 1), np.uint8)), dtype=np.uint8) & visible
+    return _end_dark(wide[:n], visible[:n]) | _end_dark(wide[-n:], visible[-n:])
 
 
 def _end_dark(dark: NDArray[np.uint8], visible: NDArray[np.uint8]) -> NDArray[np.bool_]:

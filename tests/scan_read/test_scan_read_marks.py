@@ -28,6 +28,7 @@ from forms_service.scan.marks import (
     read_choice_field,
     read_choice_fields,
 )
+from forms_service.scan.pipeline import READ_DPI
 from forms_service.synth import (
     MARK_STYLES,
     draw_mark,
@@ -187,6 +188,43 @@ def test_a_stroke_is_long_and_a_speck_is_not(forms: Forms) -> None:
         long = measure_field(slash.warped, slash.blank, slash.field, slash.scale)[1].features["snr_long"]
         short = measure_field(dot.warped, dot.blank, dot.field, dot.scale)[1].features["snr_long"]
         assert long > 0.5 and short < 0.3, (variant, field_id, long, short)
+
+
+def streaked(depth: int, marks: dict[int, str] | None = None) -> Callable[[U8, U8, LayoutField, np.random.Generator], None]:
+    """A photocopier's streak, ``depth`` grey levels dark and a point wide, down through box 1's middle.
+
+    Drawn on the page before it is scanned, as a copier prints it; then ``marks`` in a ballpoint.
+    """
+
+    def draw(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        x0, _, x1, _ = f.boxes[1].rect
+        column = round((x0 + x1) / 2 * SCALE)
+        image[:, column - 2 : column + 2] = np.minimum(image[:, column - 2 : column + 2], 255 - depth)
+        if marks:
+            marker(marks)(image, blank, f, rng)
+
+    return draw
+
+
+@pytest.mark.parametrize("depth", [30, 90])
+def test_a_copiers_streak_through_an_empty_box_is_not_a_mark(forms: Forms, depth: int) -> None:
+    """A faint streak (darker than the paper's noise, lighter than a fixed level) is found as a dark one is."""
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        s = forms.scan(variant, field_id, streaked(depth), preset="office", seed=seed, scale=READ_DPI / 72)
+        reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+        box = reading.boxes[1]
+        where = (variant, field_id, depth)
+        assert reading.value is None and not reading.ambiguous, where
+        assert box.state == "empty" and box.features["snr_long"] < 0.3, (*where, box.p_marked, box.features["snr_long"])
+
+
+@pytest.mark.parametrize("style", ["dot", "tick"])
+def test_a_mark_across_a_streak_is_not_wiped_with_it(forms: Forms, style: str) -> None:
+    """Where a pen crosses a streak the ink stands far above the streak's own level, and stays."""
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        s = forms.scan(variant, field_id, streaked(60, {1: style}), preset="office", seed=seed, scale=READ_DPI / 72)
+        reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+        assert reading.value == s.field.boxes[1].value, (variant, field_id, style, reading.boxes[1].p_marked)
 
 
 def test_a_faint_circle_shows_against_the_paper_noise(forms: Forms) -> None:
