@@ -659,8 +659,8 @@ def streak_mask(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> 
     if h < min_len:
         return None
     visible = (printed == 0).astype(np.uint8)
-    dark_px, ink = _streak_ink(scan, paper, visible, k)
     raw = (paper - scan) / paper
+    dark_px, ink = _streak_ink(raw, visible, k)
     dark = (dark_px & (printed == 0)).astype(np.uint8)
     slack = int(math.ceil(math.tan(math.radians(STREAK_DEG)) * h)) + 2
     n = int(math.ceil(min_len))
@@ -760,8 +760,8 @@ def _darkest_line(
     return t, c
 
 
-def _streak_ink(scan: F32, paper: F32, visible: NDArray[np.uint8], k: float) -> tuple[NDArray[np.bool_], F32]:
-    """Pixels dark enough to be part of a streak: above :data:`STREAK_LEVEL`, or above the noise.
+def _streak_ink(ink: F32, visible: NDArray[np.uint8], k: float) -> tuple[NDArray[np.bool_], F32]:
+    """Pixels of ``ink`` (of paper white) dark enough for a streak: above :data:`STREAK_LEVEL`, or the noise.
 
     A faint streak (a copier drum's light scratch, thinned further when the
     page is read at a lower resolution than it was scanned) can be darker than
@@ -772,7 +772,6 @@ def _streak_ink(scan: F32, paper: F32, visible: NDArray[np.uint8], k: float) -> 
     :data:`STREAK_SNR` times that averaged noise, or above the fixed level,
     counts as dark. Also returns that averaged ink (0 where printed).
     """
-    ink = (paper - scan) / paper
     run = max(3, round(STREAK_RUN_PT * k)) | 1
     vis = visible.astype(np.float32)
     weight = cv2.blur(vis, (1, run), borderType=cv2.BORDER_REPLICATE)
