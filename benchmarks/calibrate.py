@@ -187,7 +187,7 @@ def make_sample(args: tuple[int, int, float]) -> list[dict[str, Any]]:
             records.append(rec)
             continue
         start = time.perf_counter()
-        measures = measure_field(warped, blank, f, scale)
+        measures = measure_field(warped, blank, f, scale, bilevel=scan.bilevel)
         seconds = time.perf_counter() - start
         drawn = filled.marks.get(f.id, {})
         records.append({**common, "field": f.id, "type": kind, "case": filled.cases[f.id],

@@ -16,7 +16,9 @@ Per box (:func:`measure_box`):
    the median of unprinted pixels, and full ink is what the scanner made of
    the printed border itself, so a pale scan, a dark photocopy and a bilevel
    scan read alike. Whatever was printed (border, labels, rules), dilated a
-   little, is masked out: only what the respondent added counts.
+   little, is masked out: only what the respondent added counts. So are a
+   photocopier's streaks (:func:`streak_mask`) and its isolated toner specks
+   (:func:`speck_mask`), which no pen makes.
 3. **Features**: coverage and dark coverage inside the box inset by 1.5 pt;
    the largest ink blob and the spread of ink (a dot is small, a tick spans
    the box); the count and size of white areas left inside (a filled box has
@@ -176,6 +178,9 @@ SNR = 4.0  # ink this many times the paper's noise level is a stroke for the snr
 SPECK_LEVEL = 0.3  # ink above this (of the paper's white) can be a toner speck
 SPECK_PT2 = 1.5  # a speck is at most this big (points²); a pen's dot is larger
 SPECK_CLEAR_PT = 2.5  # specks are counted this far from anything printed
+SPECK_EDGE = 0.1  # a speck's extent: its ink above this (of paper white), at most SPECK_PT2 in all ...
+SPECK_CORE = 0.2  # ... and darker than this somewhere (a speck a scanner has blurred is still this dark) ...
+SPECK_ALONE_PT2 = 8.0  # ... and alone: its footprint in the smoothed ink above SNR x noise at most this big
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
@@ -276,18 +281,24 @@ def read_choice_field(
     own calibration curves and thresholds apply.
     """
     cal = calibration or load_calibration()
-    measures = measure_field(warped, blank, field, scale)
+    measures = measure_field(warped, blank, field, scale, bilevel=bilevel)
     boxes = box_readings(field, [m.features for m in measures], cal, bilevel=bilevel)
     return decide_boxes(field, boxes, cal, bilevel=bilevel, photo=photo,
                         shifts=[m.shift_pt for m in measures])  # fmt: skip
 
 
-def measure_field(warped: U8, blank: U8, field: LayoutField, scale: float) -> list[BoxMeasure]:
-    """Measure every box of a choice field (see :func:`measure_box`)."""
+def measure_field(
+    warped: U8, blank: U8, field: LayoutField, scale: float, *, bilevel: bool = False
+) -> list[BoxMeasure]:
+    """Measure every box of a choice field (see :func:`measure_box`).
+
+    ``bilevel``: the scan is black and white only. Its toner specks are not
+    masked there: the threshold breaks a light stroke into specks of its own.
+    """
     rects = [b.rect for b in field.boxes]
     if not rects:
         return []
-    region = _FieldRegion(warped, blank, rects, scale)
+    region = _FieldRegion(warped, blank, rects, scale, bilevel=bilevel)
     return [region.measure(i) for i in range(len(rects))]
 
 
@@ -454,7 +465,7 @@ def read_choice_fields(
     calibration curve a field read blank gets (:func:`pen_stratum`).
     """
     cal = calibration or load_calibration()
-    measured = [measure_field(warped, blank, f, scale) for f in fields]
+    measured = [measure_field(warped, blank, f, scale, bilevel=bilevel) for f in fields]
     boxes = [box_readings(f, [m.features for m in ms], cal, bilevel=bilevel) for f, ms in zip(fields, measured, strict=True)]
     pen = pen_stratum(page_pen(b for field_boxes in boxes for b in field_boxes), cal)
     return [
@@ -479,7 +490,9 @@ class _FieldRegion:
     so shading and shadows across a field do not read as ink.
     """
 
-    def __init__(self, warped: U8, blank: U8, rects: Sequence[Rect], scale: float) -> None:
+    def __init__(
+        self, warped: U8, blank: U8, rects: Sequence[Rect], scale: float, *, bilevel: bool = False
+    ) -> None:
         if warped.shape != blank.shape:
             raise ValueError("the scan and the blank page must be on the same pixel grid")
         self.rects = list(rects)
@@ -518,6 +531,8 @@ class _FieldRegion:
         self.paper = paper
         self.streaks = streak_mask(self.scan, self.paper, self.printed, self.k)
         self.noise = _noise_level(self.scan, self.paper, self.printed, self.k)
+        # on a 1-bit scan a light stroke breaks into black specks of its own: none is masked there
+        self.speckles = None if bilevel else speck_mask(self.scan, self.paper, self.printed, self.k, self.noise)
         self.specks = _speck_density(self.scan, self.paper, self.dark, self.k,
                                      [self._px_rect(r, 0.0, 0.0) for r in self.rects], self.ring_pt)
 
@@ -615,6 +630,8 @@ class _FieldRegion:
             mask[a0 - pr0 : a1 - pr0, b0 - pc0 : b1 - pc0] = self.printed[a0:a1, b0:b1] == 0
         if self.streaks is not None:
             mask &= ~self.streaks[r0:r1, c0:c1]
+        if self.speckles is not None:
+            mask &= ~self.speckles[r0:r1, c0:c1]
         ink *= mask
         return ink, contrast
 
@@ -849,6 +866,52 @@ def _noise_level(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) ->
         return NOISE_FLOOR
     mad = float(np.median(np.abs(values - np.median(values))))
     return max(1.4826 * mad, NOISE_FLOOR)
+
+
+def speck_mask(
+    scan: F32, paper: F32, printed: NDArray[np.uint8], k: float, noise: float
+) -> NDArray[np.bool_] | None:
+    """Pixels of isolated toner specks: spots too small to be a pen's, dark at their heart.
+
+    A photocopier scatters specks of toner, a fraction of a point across, over
+    the page. Inside a box one looks like the start of a mark, and the box
+    model doubted every box that held one. A speck is a spot whose whole extent
+    (its ink down to :data:`SPECK_EDGE` of paper white) is no larger than
+    :data:`SPECK_PT2`, which is darker than :data:`SPECK_CORE` somewhere, and
+    which stands alone: the piece of ink it lies in, as the ``snr_*`` features
+    see ink (smoothed, above :data:`SNR` times the paper's noise), is no larger
+    than :data:`SPECK_ALONE_PT2`. A pen's dot is larger (a ballpoint's
+    smallest, some 2.5 pt²), a pencil's too, and the dark grains of a light
+    pencil stroke lie in the stroke's long trace, so none is one. Each speck is
+    masked with a pixel's margin (its blur). ``None``: no speck.
+    """
+    ink = (paper - scan) / paper
+    ink *= printed == 0
+    spots = (ink > SPECK_EDGE).astype(np.uint8)
+    n, found, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
+    labels = np.asarray(found, dtype=np.int32)
+    small = stats[:, cv2.CC_STAT_AREA] <= SPECK_PT2 * k * k
+    small[0] = False
+    if not small.any():
+        return None
+    dark = np.zeros(n, dtype=np.bool_)  # spots with a pixel darker than SPECK_CORE
+    dark[labels[ink > SPECK_CORE]] = True
+    core = small & dark
+    if not core.any():
+        return None
+    smooth = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
+    seen = (smooth > SNR * noise).astype(np.uint8)
+    _, found, seen_stats, _ = cv2.connectedComponentsWithStats(seen, connectivity=8)
+    seen_labels = np.asarray(found, dtype=np.int32)
+    footprint = np.zeros(n, dtype=np.int32)  # the smoothed piece of ink each spot lies in (0: too faint)
+    lies = (spots > 0) & (seen > 0)
+    footprint[labels[lies]] = seen_labels[lies]
+    alone = np.where(footprint > 0, seen_stats[footprint, cv2.CC_STAT_AREA], 0) <= SPECK_ALONE_PT2 * k * k
+    speck = core & alone
+    if not speck.any():
+        return None
+    grown = cv2.dilate(speck[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
+    return np.asarray(grown > 0, dtype=np.bool_)
 
 
 def _speck_density(scan: F32, paper: F32, dark: F32, k: float, boxes: Sequence[Rect], ring_pt: float) -> float:

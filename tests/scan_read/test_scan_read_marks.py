@@ -190,6 +190,62 @@ def test_a_stroke_is_long_and_a_speck_is_not(forms: Forms) -> None:
         assert long > 0.5 and short < 0.3, (variant, field_id, long, short)
 
 
+def specked(radii: tuple[int, ...], marks: dict[int, str] | None = None,
+            pen: str = "black-ballpoint") -> Callable[[U8, U8, LayoutField, np.random.Generator], None]:
+    """A photocopier's toner specks (``radii`` in pixels at 300 dpi) scattered inside box 1, then ``marks``."""
+
+    def draw(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        x0, y0, x1, y1 = f.boxes[1].rect
+        places = ((0.3, 0.35), (0.7, 0.6), (0.45, 0.75), (0.6, 0.3))
+        for (fx, fy), r in zip(places, radii, strict=False):
+            x, y = x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)
+            cv2.circle(image, (round(x * SCALE), round(y * SCALE)), r, 10, -1)  # black toner
+        if marks:
+            marker(marks, pen)(image, blank, f, rng)
+
+    return draw
+
+
+def test_toner_specks_in_an_empty_box_are_not_ink(forms: Forms) -> None:
+    """Specks a fraction of a point across, with no stroke round them, are masked: the box reads as untouched."""
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        s = forms.scan(variant, field_id, specked((1, 1, 1)), preset="office", seed=seed, scale=READ_DPI / 72)
+        reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+        box = reading.boxes[1]
+        where = (variant, field_id, box.p_marked, box.features["peak"])
+        assert reading.value is None and box.state == "empty", where
+        assert box.features["peak"] < 0.1 and box.features["snr_share"] == 0.0, where
+
+
+@pytest.mark.parametrize("pen", ["black-ballpoint", "pencil"])
+def test_a_pen_dot_is_not_taken_for_a_speck(forms: Forms, pen: str) -> None:
+    """A pen's dot (a ballpoint's smallest, 0.9 pt round) stays ink, and so does a pencil stroke's darkest grain."""
+
+    def smallest_dot(image: U8, blank: U8, f: LayoutField, rng: np.random.Generator) -> None:
+        x0, y0, x1, y1 = f.boxes[1].rect
+        cv2.circle(image, (round((x0 + x1) / 2 * SCALE), round((y0 + y1) / 2 * SCALE)), round(0.9 * SCALE), 60, -1)
+
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        for draw in (smallest_dot if pen == "black-ballpoint" else marker({1: "dot"}, pen), specked((1,), {1: "slash"}, pen)):
+            s = forms.scan(variant, field_id, draw, preset="office", seed=seed, scale=READ_DPI / 72)
+            reading = read_choice_field(s.warped, s.blank, s.field, s.scale)
+            assert reading.value == s.field.boxes[1].value, (variant, field_id, pen, reading.boxes[1].p_marked)
+
+
+def test_a_1bit_scans_broken_strokes_are_not_taken_for_specks(forms: Forms) -> None:
+    """A black-and-white threshold breaks a pencil stroke into specks of its own; on such a scan none is masked."""
+    lost = []
+    for seed, (variant, field_id) in enumerate(FIELDS):
+        s = forms.scan(variant, field_id, marker({1: "slash"}, "pencil"), preset="bilevel-200", seed=seed,
+                       scale=READ_DPI / 72)  # fmt: skip
+        assert s.bilevel
+        kept = measure_field(s.warped, s.blank, s.field, s.scale, bilevel=True)[1].features["faint"]
+        thinned = measure_field(s.warped, s.blank, s.field, s.scale)[1].features["faint"]
+        assert kept >= thinned, (variant, field_id)
+        lost.append(kept - thinned)
+    assert max(lost) > 0.0, lost  # as a grey page, some piece of a stroke would have gone as a speck
+
+
 def streaked(depth: int, marks: dict[int, str] | None = None) -> Callable[[U8, U8, LayoutField, np.random.Generator], None]:
     """A photocopier's streak, ``depth`` grey levels dark and a point wide, down through box 1's middle.
 
