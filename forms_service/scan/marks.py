@@ -530,10 +530,11 @@ class _FieldRegion:
             paper *= np.float32(min(1.05, float(np.median(sample))))
         self.paper = paper
         self.streaks = streak_mask(self.scan, self.paper, self.printed, self.k)
-        self.noise = _noise_level(self.scan, self.paper, self.printed, self.k)
+        rel = (self.paper - self.scan) / self.paper  # ink as a share of paper white, unsmoothed
+        self.noise = _noise_level(rel, self.printed, self.k)
         # on a 1-bit scan a light stroke breaks into black specks of its own: none is masked there
-        self.speckles = None if bilevel else speck_mask(self.scan, self.paper, self.printed, self.k, self.noise)
-        self.specks = _speck_density(self.scan, self.paper, self.dark, self.k,
+        self.speckles = None if bilevel else speck_mask(rel, self.printed, self.k, self.noise)
+        self.specks = _speck_density(rel, self.dark, self.k,
                                      [self._px_rect(r, 0.0, 0.0) for r in self.rects], self.ring_pt)
 
     def px(self, x: float, y: float) -> tuple[float, float]:
@@ -852,14 +853,13 @@ def _paper_map(scan: F32, k: float) -> F32:
     return np.maximum(np.asarray(paper, dtype=np.float32), np.float32(1.0))
 
 
-def _noise_level(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) -> float:
+def _noise_level(ink: F32, printed: NDArray[np.uint8], k: float) -> float:
     """The paper's grain and the scanner's noise: robust spread of smoothed unprinted ink.
 
-    In ink units at full contrast (0 paper, 1 black), smoothed as the features
-    are. Marks cover a small share of a field's region, so the median absolute
-    deviation sees the paper, not them.
+    ``ink`` is the region's ink as a share of paper white (0 paper, 1 black);
+    the spread is of it smoothed as the features are. Marks cover a small share
+    of a field's region, so the median absolute deviation sees the paper, not them.
     """
-    ink = (paper - scan) / paper
     smooth = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
     values = smooth[::2, ::2][printed[::2, ::2] == 0]
     if values.size < 50:
@@ -868,9 +868,7 @@ def _noise_level(scan: F32, paper: F32, printed: NDArray[np.uint8], k: float) ->
     return max(1.4826 * mad, NOISE_FLOOR)
 
 
-def speck_mask(
-    scan: F32, paper: F32, printed: NDArray[np.uint8], k: float, noise: float
-) -> NDArray[np.bool_] | None:
+def speck_mask(rel: F32, printed: NDArray[np.uint8], k: float, noise: float) -> NDArray[np.bool_] | None:
     """Pixels of isolated toner specks: spots too small to be a pen's, dark at their heart.
 
     A photocopier scatters specks of toner, a fraction of a point across, over
@@ -883,10 +881,10 @@ def speck_mask(
     than :data:`SPECK_ALONE_PT2`. A pen's dot is larger (a ballpoint's
     smallest, some 2.5 pt²), a pencil's too, and the dark grains of a light
     pencil stroke lie in the stroke's long trace, so none is one. Each speck is
-    masked with a pixel's margin (its blur). ``None``: no speck.
+    masked with a pixel's margin (its blur). ``rel``: the region's ink as a
+    share of paper white; ``None``: no speck.
     """
-    ink = (paper - scan) / paper
-    ink *= printed == 0
+    ink = rel * (printed == 0)
     spots = (ink > SPECK_EDGE).astype(np.uint8)
     n, found, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
     labels = np.asarray(found, dtype=np.int32)
@@ -914,17 +912,17 @@ def speck_mask(
     return np.asarray(grown > 0, dtype=np.bool_)
 
 
-def _speck_density(scan: F32, paper: F32, dark: F32, k: float, boxes: Sequence[Rect], ring_pt: float) -> float:
+def _speck_density(ink: F32, dark: F32, k: float, boxes: Sequence[Rect], ring_pt: float) -> float:
     """Small, dark, isolated specks per cm² of the region's bare paper away from the boxes.
 
     A photocopier's toner specks fall anywhere; inside a box one can pass for a
     dot. How many lie on the paper round the field tells the box model how
     likely that is. Only specks of at most :data:`SPECK_PT2` are counted, so
-    pen strokes (a circle round an option's words, say) are not.
+    pen strokes (a circle round an option's words, say) are not. ``ink``: as a
+    share of paper white.
     """
-    ink = (paper - scan) / paper
     bare = _grow(dark > 0.03, SPECK_CLEAR_PT * k) == 0  # well clear of print: no edge of a letter counts
-    h, w = scan.shape
+    h, w = ink.shape
     for x0, y0, x1, y1 in boxes:  # the boxes and their rings hold the marks
         m = ring_pt * k
         bare[max(0, int(y0 - m)) : min(h, int(math.ceil(y1 + m))), max(0, int(x0 - m)) : min(w, int(math.ceil(x1 + m)))] = False
