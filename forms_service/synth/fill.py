@@ -357,22 +357,44 @@ def _fill_multi(
     forced: str | None,
     drawn: dict[str, str],
 ) -> tuple[Any, str]:
+    """Tick each box with chance 0.3; a correction or a lone filled box is one decision per question.
+
+    As in a single choice, ``person.mistakes`` is the share of questions corrected (one box filled
+    solid beside the boxes chosen) and ``person.filled_only`` the share with a lone filled box.
+    """
     others = [b.rect for b in f.boxes]
-    if forced == "blank" or (forced is None and rng.random() < person.skip_rate):
+    if forced is None:
+        r = rng.random()
+        edge = 0.0
+        for rate, what in ((person.skip_rate, "blank"), (person.mistakes, "correction"),
+                           (person.filled_only, "filled-only")):  # fmt: skip
+            edge += rate
+            if r < edge:
+                forced = what
+                break
+    if forced == "blank":
         return [], "blank"
+    order = [int(i) for i in rng.permutation(len(f.boxes))]
+    if forced == "filled-only":
+        _mark(drawn, out, blank, f.boxes[order[0]], "filled", person.pen, scale, rng, others)
+        return [], "filled-only"
+    correction = forced == "correction" and len(f.boxes) >= 2
+    cancelled = order[-1] if correction else None  # the box filled solid: never one of the chosen
+    share = 0.45 if forced in MARK_STYLES else 0.3
+    picked = [i for i in range(len(f.boxes)) if i != cancelled and rng.random() < share]
+    if correction and not picked:
+        picked = [order[0]]  # a correction changes an answer: something is chosen
     chosen: list[str] = []
     styles: list[str] = []
-    for box in f.boxes:
-        r = rng.random()
-        if r < 0.3 or forced in MARK_STYLES and r < 0.45:
+    for i, box in enumerate(f.boxes):
+        if i == cancelled:
+            _mark(drawn, out, blank, box, "filled", person.pen, scale, rng, others)
+        elif i in picked:
             style = forced if forced in MARK_STYLES else _pick_style(rng, person)
             _mark(drawn, out, blank, box, style, person.pen, scale, rng, others)
             chosen.append(box.value)
             styles.append(style)
-        elif r < 0.3 + person.mistakes or forced == "correction" and r < 0.55:
-            _mark(drawn, out, blank, box, "filled", person.pen, scale, rng, others)
-            styles.append("filled")
-    case = "blank" if not styles else ("correction" if "filled" in styles else styles[0])
+    case = "correction" if correction else (styles[0] if styles else "blank")
     return sorted(chosen), case
 
 

@@ -44,3 +44,25 @@ def test_simulated_scan_is_in_layout_coordinates(forms: Forms) -> None:
     s = simulate_scan(blank, (page.width, page.height), np.random.default_rng(1), "office", scale=150 / 72)
     assert s.warped.shape == (round(page.height * 150 / 72), round(page.width * 150 / 72))
     assert s.warped.dtype == np.uint8
+
+
+def test_multiple_choice_corrections_are_decided_once_per_question(forms: Forms) -> None:
+    # a respondent who corrects half their answers but never leaves a lone filled box: each
+    # corrected question has one box filled solid beside what was chosen, and no question ends
+    # up with a filled box and nothing chosen (the rate of that is ``filled_only``, per question)
+    from dataclasses import replace
+
+    page, f = forms.field("large-print", "faculty")
+    blank = forms.blank("large-print", page.page)
+    rng = np.random.default_rng(11)
+    person = replace(random_respondent(rng, pen="black-ballpoint"), skip_rate=0.0, mistakes=0.5, filled_only=0.0)
+    cases = []
+    for _ in range(40):
+        filled = fill_page(blank, page, SCALE, rng, respondent=person, field_types={f.id: "multi_choice"})
+        marks = filled.marks.get(f.id, {})
+        n_filled = sum(m == "filled" for m in marks.values())
+        cases.append(filled.cases[f.id])
+        assert n_filled <= 1
+        if n_filled:
+            assert filled.cases[f.id] == "correction" and filled.truth[f.id]
+    assert 8 <= cases.count("correction") <= 32
