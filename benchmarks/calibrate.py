@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,15 +291,20 @@ def fit(
     rounds: int = BOX_ROUNDS,
     leaves: int = BOX_LEAVES,
     pen_dark: float | None = None,
+    pen_kinds: Iterable[str] = SCAN_KINDS,
     model: TreeBoxModel | None = None,
-    knots: str = CHOICE_KNOTS,
+    knots: str | Mapping[str, str] = CHOICE_KNOTS,
 ) -> Calibration:
     """The box model (unless ``model`` is given), the curves and the thresholds.
 
     ``pen_dark``: a blank decision's curves per page pen, split at this darkness (``None``: one
-    curve). ``knots``: where the choice curves pass (:func:`fit_isotonic`). With ``model`` (the shipped one, kept), every record is
+    curve), for the scan kinds ``pen_kinds`` (never 1-bit scans). ``knots``: where the choice curves
+    pass (:func:`fit_isotonic`), for every scan kind or by kind (``{"photo": "means"}``; a kind not
+    named takes :data:`CHOICE_KNOTS`). With ``model`` (the shipped one, kept), every record is
     marked ``keep_model``: half the pages fit the curves, half are held out.
     """
+    knots_of = {k: knots if isinstance(knots, str) else knots.get(k, CHOICE_KNOTS) for k in SCAN_KINDS}
+    pen_kinds = set(pen_kinds)
     if model is None:
         choice = [r for r in records if r["type"] != "text"]
         train = [r for r in choice if split(r) == "train"]
@@ -332,11 +337,11 @@ def fit(
                 # a blank decision has a curve per page pen (and the pooled one, for a field read
                 # without its page); on a 1-bit scan the pooled one only
                 strata: list[tuple[str, list[dict[str, Any]]]] = [(base + suffix, decided)]
-                if blank and pen_dark is not None and kind != "bilevel":
+                if blank and pen_dark is not None and kind in pen_kinds and kind != "bilevel":
                     strata += [(f"{base}~{pen}{suffix}", [r for r in decided if r["pen_stratum"] == pen])
                                for pen in PEN_STRATA]  # fmt: skip
                 for key, sel in strata:
-                    iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel], knots=knots)
+                    iso = fit_isotonic([r["raw"] for r in sel], [r["correct"] for r in sel], knots=knots_of[kind])
                     doubt = doubt_ratio([r["raw"] for r in sel], [r["correct"] for r in sel])
                     curves[key] = Curve(iso.x, iso.y, doubt)
                     keys.append(key)
@@ -349,6 +354,7 @@ def fit(
                 # the threshold is chosen on the confidences the service gives: by page pen, if any
                 for r in decided:
                     key = calibration_key(ftype, r["value"], r["pen_stratum"]) + suffix
+                    key = key if key in curves else base + suffix  # as the service: no curve by pen, the pooled one
                     conf_all.append(float(curves[key](r["raw"])))
                     right_all.append(r["correct"])
             target = TARGET_PHOTO_ERROR if kind == "photo" else TARGET_CHOICE_ERROR
@@ -368,6 +374,21 @@ def fit(
         conf = curves[key]([_mean_conf(r) for r in sel])
         thresholds[key] = choose_threshold(conf, np.array([_norm(r["ocr"]) == _norm(r["truth"]) for r in sel]), TARGET_TEXT_ERROR, minimum=200, accepted=300)
     return Calibration(model, curves, thresholds, info)
+
+
+def parse_knots(specs: Sequence[str]) -> str | dict[str, str]:
+    """``--knots``: one placement for every scan kind (``edges``), or by kind (``photo=means``)."""
+    if len(specs) == 1 and "=" not in specs[0]:
+        if specs[0] not in ISOTONIC_KNOTS:
+            raise ValueError(f"--knots: {specs[0]!r} is not one of {', '.join(ISOTONIC_KNOTS)}")
+        return specs[0]
+    by_kind: dict[str, str] = {}
+    for spec in specs:
+        kind, _, knots = spec.partition("=")
+        if kind not in SCAN_KINDS or knots not in ISOTONIC_KNOTS:
+            raise ValueError(f"--knots: {spec!r} is not KIND=edges|means with KIND one of {', '.join(SCAN_KINDS)}")
+        by_kind[kind] = knots
+    return by_kind
 
 
 def key_kind(key: str) -> str:
@@ -537,6 +558,12 @@ def at_read_dpi(test: list[dict[str, Any]]) -> list[str]:
             if sel:
                 out.append(f"Read at {READ_DPI:.0f} dpi as the service reads: {population} respondents, "
                            f"{ftype} fields\n\n" + automation(sel, "preset"))
+    # the targets hold for each variant: typical respondents' single choices by variant and scan
+    single = [{**r, "variant and scan": f"{r['variant']} {r['preset']}"} for r in mine
+              if r.get("population", "stress") == "typical" and r["type"] == "single_choice" and "variant" in r]  # fmt: skip
+    if single:
+        out.append(f"Read at {READ_DPI:.0f} dpi: typical respondents, single_choice fields by variant\n\n"
+                   + automation(single, "variant and scan"))
     return out
 
 
@@ -738,13 +765,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=SCAN_KINDS, default=list(SCAN_KINDS),
                         help="with --keep-model: refit only these scan kinds' choice curves and thresholds, "
                              "keep the shipped ones of the others")
-    parser.add_argument("--pen-strata", action="store_true",
-                        help="a blank decision's curve per page pen, dark or faint (shipped for phone photos; "
+    parser.add_argument("--pen-strata", nargs="*", choices=("grey", "photo"), default=None, metavar="KIND",
+                        help="a blank decision's curve per page pen, dark or faint: of these scan kinds "
+                             "(grey, photo), or with no kind named, of both (shipped for phone photos; "
                              "see docs/reading-accuracy.md)")
-    parser.add_argument("--knots", choices=ISOTONIC_KNOTS, default=CHOICE_KNOTS,
-                        help="where the choice curves pass: flat across each isotonic block (edges, shipped) "
-                             "or through each block's mean raw score (means, as fitted before)")
+    parser.add_argument("--knots", nargs="+", default=[CHOICE_KNOTS], metavar="[KIND=]edges|means",
+                        help="where the choice curves pass: flat across each isotonic block (edges, shipped "
+                             "for grey and 1-bit scans) or through each block's mean raw score (means, shipped "
+                             "for phone photos); for every kind, or by kind (photo=means)")
     args = parser.parse_args(argv)
+    try:
+        knots = parse_knots(args.knots)
+    except ValueError as exc:
+        parser.error(str(exc))
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
         parser.error(f"not a feature of the box model: {', '.join(unknown)} (they are: {', '.join(MODEL_FEATURES)})")
@@ -765,21 +798,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.without:
             parser.error("--without and --keep-model: the kept box model has its own features")
     cal = fit(records, [n for n in MODEL_FEATURES if n not in args.without], rounds=args.rounds, leaves=args.leaves,
-              pen_dark=PEN_DARK if args.pen_strata else None, model=kept_model, knots=args.knots)
+              pen_dark=PEN_DARK if args.pen_strata is not None else None, pen_kinds=args.pen_strata or SCAN_KINDS,
+              model=kept_model, knots=knots)
     if kept is not None:  # the choice curves of these kinds are refitted; the writing curves are kept
         cal = keep_kinds(cal, kept, args.kinds)
     elif set(args.kinds) != set(SCAN_KINDS):
         parser.error("--kinds needs --keep-model: a new box model needs new curves for every scan kind")
     # where a kept box model came from (its own corpus), beside where the curves come from
-    origin = {"box_model": kept.info.get("box_model") or {k: kept.info.get(k) for k in ("pages", "seed", "command")}} if kept else {}
     command = " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
                         *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
                         *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
                         *(["--without", *args.without] if args.without else []),
                         *(["--keep-model"] if args.keep_model else []),
                         *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
-                        *(["--pen-strata"] if args.pen_strata else []),
-                        *([f"--knots {args.knots}"] if args.knots != CHOICE_KNOTS else []), "--write"])  # fmt: skip
+                        *(["--pen-strata", *args.pen_strata] if args.pen_strata is not None else []),
+                        *(["--knots", *args.knots] if args.knots != [CHOICE_KNOTS] else []), "--write"])  # fmt: skip
+    # where the box model came from: a kept one's own corpus, or this one
+    origin = {"box_model": kept.info.get("box_model") or {k: kept.info.get(k) for k in ("pages", "seed", "command")}
+              if kept else {"pages": args.pages, "seed": args.seed, "command": command}}  # fmt: skip
     # which command fitted each scan kind's choice curves (a kept kind keeps its own)
     fitted_by = {**(kept.info.get("choice_curves") or {} if kept else {}), **dict.fromkeys(args.kinds, command)}
     cal = Calibration(cal.box_model, cal.curves, cal.thresholds,

@@ -297,21 +297,31 @@ def test_a_curves_only_refit_keeps_the_other_kinds_and_their_pen_split(bench: An
     assert merged.info["pen_dark"] == kept.info["pen_dark"]  # without it the kept pen curves would go unused
 
 
+def test_knots_are_given_for_every_scan_kind_or_by_kind(bench: Any) -> None:
+    assert bench.parse_knots(["edges"]) == "edges"
+    assert bench.parse_knots(["photo=means", "grey=edges"]) == {"photo": "means", "grey": "edges"}
+    for bad in (["middle"], ["phone=means"], ["photo=middle"], ["photo"]):
+        with pytest.raises(ValueError, match="--knots"):
+            bench.parse_knots(bad)
+
+
 def test_the_report_has_tables_at_the_resolution_the_service_reads_marks(bench: Any) -> None:
     """The corpus reads some pages at 200 and 300 dpi too; the service reads marks at READ_DPI only."""
     from forms_service.scan.pipeline import READ_DPI
 
     def record(dpi: float, preset: str, auto: bool, ftype: str = "single_choice") -> dict[str, Any]:
         return {"type": ftype, "scale": dpi / 72, "population": "typical", "preset": preset,
-                "auto": auto, "correct": True}  # fmt: skip
+                "variant": "easy-read", "auto": auto, "correct": True}  # fmt: skip
 
     test = [record(READ_DPI, "photocopy", True), record(READ_DPI, "photocopy", False),
             record(READ_DPI, "office", True, "multi_choice"),
             *[record(300, "photocopy", True) for _ in range(5)],
             {"type": "text", "scale": READ_DPI / 72, "population": "typical", "preset": "office"}]  # fmt: skip
     tables = bench.at_read_dpi(test)
-    assert len(tables) == 2  # typical respondents: every choice field, single choice alone; no stress
-    every, single = tables
+    # typical respondents: every choice field, single choice alone, and that by variant; no stress
+    assert len(tables) == 3
+    every, single, by_variant = tables
+    assert "| easy-read photocopy | 2 | 1 | 50.0% | 0 |" in by_variant
     assert every.startswith(f"Read at {READ_DPI:.0f} dpi as the service reads: typical respondents, choice")
     assert "| photocopy | 2 | 1 | 50.0% | 0 |" in every  # the 300 dpi readings are not counted
     assert "| office | 1 | 1 | 100.0% |" in every
