@@ -594,7 +594,7 @@ def plot_reliability(test: list[dict[str, Any]], path: Path) -> None:
             ys.append(right[m].mean())
             ns.append(int(m.sum()))
     ax1.plot([0, 1], [0, 1], color="#888", lw=1, ls="--", label="perfect calibration")
-    ax1.plot(xs, ys, "o-", color="#1f5fa8", label="held-out choice fields")
+    ax1.plot(xs, ys, "o-", color="#1f5fa8", label="choice fields none of the fit saw")
     for x, y, n in zip(xs, ys, ns, strict=True):
         ax1.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -12), fontsize=7, color="#444")
     ax1.set(xlabel="confidence given", ylabel="share read right", xlim=(0, 1.02), ylim=(0, 1.02),
