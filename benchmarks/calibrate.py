@@ -804,7 +804,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         cal = keep_kinds(cal, kept, args.kinds)
     elif set(args.kinds) != set(SCAN_KINDS):
         parser.error("--kinds needs --keep-model: a new box model needs new curves for every scan kind")
-    # where a kept box model came from (its own corpus), beside where the curves come from
     command = " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
                         *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
                         *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),

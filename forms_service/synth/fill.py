@@ -303,6 +303,22 @@ def _pick_style(rng: np.random.Generator, person: Respondent) -> str:
     return str(rng.choice(MARK_STYLES))
 
 
+def _question_case(rng: np.random.Generator, person: Respondent, *, double: bool) -> str | None:
+    """What the respondent does to a whole choice question, at their rates, with one draw.
+
+    ``"blank"``, ``"correction"``, ``"double"`` (only where ``double``: two marks in a single
+    choice) or ``"filled-only"``; ``None``: they simply answer it.
+    """
+    r = rng.random()
+    edge = 0.0
+    for rate, what in ((person.skip_rate, "blank"), (person.mistakes, "correction"),
+                       (person.double if double else 0.0, "double"), (person.filled_only, "filled-only")):  # fmt: skip
+        edge += rate
+        if r < edge:
+            return what
+    return None
+
+
 def _fill_single(
     out: U8,
     blank: U8,
@@ -315,16 +331,7 @@ def _fill_single(
 ) -> tuple[Any, str]:
     n = len(f.boxes)
     if forced is None:
-        r = rng.random()
-        edge = 0.0
-        for rate, what in ((person.skip_rate, "blank"), (person.mistakes, "correction"),
-                           (person.double, "double"), (person.filled_only, "filled-only")):
-            edge += rate
-            if r < edge:
-                forced = what
-                break
-        else:
-            forced = _pick_style(rng, person)
+        forced = _question_case(rng, person, double=True) or _pick_style(rng, person)
     case = forced
     others = [b.rect for b in f.boxes]
     if case == "blank":
@@ -364,14 +371,7 @@ def _fill_multi(
     """
     others = [b.rect for b in f.boxes]
     if forced is None:
-        r = rng.random()
-        edge = 0.0
-        for rate, what in ((person.skip_rate, "blank"), (person.mistakes, "correction"),
-                           (person.filled_only, "filled-only")):  # fmt: skip
-            edge += rate
-            if r < edge:
-                forced = what
-                break
+        forced = _question_case(rng, person, double=False)
     if forced == "blank":
         return [], "blank"
     order = [int(i) for i in rng.permutation(len(f.boxes))]
