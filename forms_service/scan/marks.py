@@ -178,9 +178,11 @@ SNR = 4.0  # ink this many times the paper's noise level is a stroke for the snr
 SPECK_LEVEL = 0.3  # ink above this (of the paper's white) can be a toner speck
 SPECK_PT2 = 1.5  # a speck is at most this big (points²); a pen's dot is larger
 SPECK_CLEAR_PT = 2.5  # specks are counted this far from anything printed
-SPECK_EDGE = 0.1  # a speck's extent: its ink above this (of paper white), at most SPECK_PT2 in all ...
+SPECK_EDGE = 0.1  # a speck's extent: its ink above this (of paper white), at most SPECK_MASK_PT2 in all ...
+SPECK_MASK_PT2 = 2.0  # (a copier's largest specks, blurred by the scan; a ballpoint's smallest dot is 2.5 before it)
 SPECK_CORE = 0.2  # ... and darker than this somewhere (a speck a scanner has blurred is still this dark) ...
-SPECK_ALONE_PT2 = 8.0  # ... and alone: its footprint in the smoothed ink above SNR x noise at most this big
+SPECK_ALONE_PT2 = 8.0  # ... and alone: its footprint in the smoothed ink above SNR x noise at most this big ...
+SPECK_REST_PT2 = 1.0  # ... or, with all such spots taken away, less than this of the footprint is ink
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
@@ -532,8 +534,10 @@ class _FieldRegion:
         self.streaks = streak_mask(self.scan, self.paper, self.printed, self.k)
         rel = (self.paper - self.scan) / self.paper  # ink as a share of paper white, unsmoothed
         self.noise = _noise_level(rel, self.printed, self.k)
+        # each box's local correction, found once: it lays the print where the scan really has it
+        self.shifts = [self._shift(r) for r in self.rects]
         # on a 1-bit scan a light stroke breaks into black specks of its own: none is masked there
-        self.speckles = None if bilevel else speck_mask(rel, self.printed, self.k, self.noise)
+        self.speckles = None if bilevel else speck_mask(rel, self._printed_as_scanned(), self.k, self.noise, self.streaks)
         self.specks = _speck_density(rel, self.dark, self.k,
                                      [self._px_rect(r, 0.0, 0.0) for r in self.rects], self.ring_pt)
 
@@ -545,7 +549,7 @@ class _FieldRegion:
         k = self.k
         rect = self.rects[index]
         others = self.rects[:index] + self.rects[index + 1 :]
-        dx, dy, match = self._shift(rect)
+        dx, dy, match = self.shifts[index]
         sx, sy = round(dx), round(dy)
         ax0, ay0 = self.px(rect[0], rect[1])
         ax1, ay1 = self.px(rect[2], rect[3])
@@ -579,6 +583,27 @@ class _FieldRegion:
     def _window(self, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
         h, w = self.scan.shape
         return max(0, int(x0)), max(0, int(y0)), min(w, int(math.ceil(x1))), min(h, int(math.ceil(y1)))
+
+    def _printed_as_scanned(self) -> NDArray[np.uint8]:
+        """The printed mask moved to where the scan has the print: round each box, by its own shift.
+
+        The page is aligned to within a point or two, so the blank's print can lie beside the
+        scan's. The toner speck mask needs the print where it really is: a box's border seen
+        beside its mask is a long stroke, and a speck next to it would not stand alone.
+        """
+        steps = [(round(dx), round(dy)) for dx, dy, _ in self.shifts]
+        mx = int(np.median([s[0] for s in steps]))
+        my = int(np.median([s[1] for s in steps]))
+        out = _moved(self.printed, mx, my)
+        reach = (self.ring_pt + 1.0) * self.k
+        for rect, (sx, sy) in zip(self.rects, steps, strict=True):
+            if (sx, sy) == (mx, my):
+                continue
+            x0, y0 = self.px(rect[0], rect[1])
+            x1, y1 = self.px(rect[2], rect[3])
+            c0, r0, c1, r1 = self._window(x0 - reach, y0 - reach, x1 + reach, y1 + reach)
+            out[r0:r1, c0:c1] = _moved(self.printed, sx, sy)[r0:r1, c0:c1]
+        return out
 
     def _shift(self, rect: Rect) -> tuple[float, float, float]:
         """The shift (working pixels) that best lays the blank box over the scan."""
@@ -828,6 +853,18 @@ def _edge_runs(dark: NDArray[np.uint8], visible: NDArray[np.uint8], min_len: flo
     return found
 
 
+def _moved(mask: NDArray[np.uint8], dx: int, dy: int) -> NDArray[np.uint8]:
+    """``mask`` moved by whole pixels (``out[r, c] = mask[r - dy, c - dx]``), zero where it left."""
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    if abs(dx) >= w or abs(dy) >= h:
+        return out
+    out[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = mask[
+        max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)
+    ]
+    return out
+
+
 def _grow(mask: NDArray[np.bool_], radius: float) -> NDArray[np.uint8]:
     r = max(1, round(radius))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
@@ -868,27 +905,34 @@ def _noise_level(ink: F32, printed: NDArray[np.uint8], k: float) -> float:
     return max(1.4826 * mad, NOISE_FLOOR)
 
 
-def speck_mask(rel: F32, printed: NDArray[np.uint8], k: float, noise: float) -> NDArray[np.bool_] | None:
+def speck_mask(
+    rel: F32, printed: NDArray[np.uint8], k: float, noise: float, streaks: NDArray[np.bool_] | None = None
+) -> NDArray[np.bool_] | None:
     """Pixels of isolated toner specks: spots too small to be a pen's, dark at their heart.
 
     A photocopier scatters specks of toner, a fraction of a point across, over
     the page. Inside a box one looks like the start of a mark, and the box
     model doubted every box that held one. A speck is a spot whose whole extent
     (its ink down to :data:`SPECK_EDGE` of paper white) is no larger than
-    :data:`SPECK_PT2`, which is darker than :data:`SPECK_CORE` somewhere, and
+    :data:`SPECK_MASK_PT2`, which is darker than :data:`SPECK_CORE` somewhere, and
     which stands alone: the piece of ink it lies in, as the ``snr_*`` features
     see ink (smoothed, above :data:`SNR` times the paper's noise), is no larger
-    than :data:`SPECK_ALONE_PT2`. A pen's dot is larger (a ballpoint's
-    smallest, some 2.5 pt²), a pencil's too, and the dark grains of a light
-    pencil stroke lie in the stroke's long trace, so none is one. Each speck is
-    masked with a pixel's margin (its blur). ``rel``: the region's ink as a
-    share of paper white; ``None``: no speck.
+    than :data:`SPECK_ALONE_PT2`, or holds nothing but such spots (specks fall
+    in clusters too: with them taken away, less than :data:`SPECK_REST_PT2` of
+    it is still ink). A pen's dot is larger (a ballpoint's smallest, some
+    2.5 pt²), a pencil's too, and the dark grains of a light pencil stroke lie
+    in the stroke's long trace, which stays when they are taken away, so none
+    is one. Each speck is masked with a pixel's margin (its blur). ``rel``: the
+    region's ink as a share of paper white; ``streaks``: a copier's streaks,
+    not ink here (a speck on one still stands alone); ``None``: no speck.
     """
     ink = rel * (printed == 0)
+    if streaks is not None:
+        ink = ink * ~streaks
     spots = (ink > SPECK_EDGE).astype(np.uint8)
     n, found, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
     labels = np.asarray(found, dtype=np.int32)
-    small = stats[:, cv2.CC_STAT_AREA] <= SPECK_PT2 * k * k
+    small = stats[:, cv2.CC_STAT_AREA] <= SPECK_MASK_PT2 * k * k
     small[0] = False
     if not small.any():
         return None
@@ -897,15 +941,21 @@ def speck_mask(rel: F32, printed: NDArray[np.uint8], k: float, noise: float) -> 
     core = small & dark
     if not core.any():
         return None
+    level = SNR * noise
     smooth = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
-    seen = (smooth > SNR * noise).astype(np.uint8)
-    _, found, seen_stats, _ = cv2.connectedComponentsWithStats(seen, connectivity=8)
+    seen = (smooth > level).astype(np.uint8)
+    pieces, found, seen_stats, _ = cv2.connectedComponentsWithStats(seen, connectivity=8)
     seen_labels = np.asarray(found, dtype=np.int32)
     footprint = np.zeros(n, dtype=np.int32)  # the smoothed piece of ink each spot lies in (0: too faint)
     lies = (spots > 0) & (seen > 0)
     footprint[labels[lies]] = seen_labels[lies]
     alone = np.where(footprint > 0, seen_stats[footprint, cv2.CC_STAT_AREA], 0) <= SPECK_ALONE_PT2 * k * k
-    speck = core & alone
+    # the pieces that are only specks: with every candidate (and its blur) taken away, almost nothing is left
+    taken = cv2.dilate(core[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    rest = np.asarray(cv2.GaussianBlur(ink * ~taken, (0, 0), SMOOTH_PT * k), dtype=np.float32) > level
+    left = np.bincount(seen_labels[rest], minlength=pieces)
+    only_specks = left[footprint] < SPECK_REST_PT2 * k * k
+    speck = core & (alone | (only_specks & (footprint > 0)))
     if not speck.any():
         return None
     grown = cv2.dilate(speck[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
