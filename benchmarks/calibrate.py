@@ -121,11 +121,12 @@ DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "forms-service-calibration-corpus
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(pdf_dir: str) -> None:
+def _init_worker(pdf_dir: str, presets: Mapping[str, float] = PRESETS, scales: Mapping[float, float] = SCALES) -> None:
     import cv2
 
     cv2.setNumThreads(1)
     _STATE["pdf_dir"] = Path(pdf_dir)
+    _STATE["presets"], _STATE["scales"] = dict(presets), dict(scales)
     _STATE["layouts"] = {v: load_layout(QUESTIONNAIRE / f"{v}.json") for v in VARIANTS}
     _STATE["blanks"] = {}
 
@@ -150,8 +151,10 @@ def make_sample(args: tuple[int, int, float]) -> list[dict[str, Any]]:
     choice_pages = [p for p in pages if any(f.type != "text" for f in p.fields)]
     text_pages = [p for p in pages if any(f.type == "text" for f in p.fields)]
     page = choice_pages[int(rng.integers(len(choice_pages)))] if rng.random() < 0.75 else text_pages[int(rng.integers(len(text_pages)))]
-    preset = str(rng.choice(list(PRESETS), p=list(PRESETS.values())))
-    scale = float(rng.choice(list(SCALES), p=list(SCALES.values())))
+    presets: dict[str, float] = _STATE["presets"]
+    scales: dict[float, float] = _STATE["scales"]
+    preset = str(rng.choice(list(presets), p=list(presets.values())))
+    scale = float(rng.choice(list(scales), p=list(scales.values())))
     source = 300 / 72
     types = {f.id: "multi_choice" for f in page.fields if f.type == "single_choice" and len(f.boxes) >= 5 and rng.random() < 0.3}
     population = "typical" if rng.random() < 0.5 else "stress"
@@ -197,7 +200,11 @@ def make_sample(args: tuple[int, int, float]) -> list[dict[str, Any]]:
     return records
 
 
-def build_corpus(pages: int, seed: int, workers: int, ocr_share: float) -> list[dict[str, Any]]:
+def build_corpus(
+    pages: int, seed: int, workers: int, ocr_share: float, presets: Sequence[str] = (), read_dpi_only: bool = False
+) -> list[dict[str, Any]]:
+    """``pages`` synthetic pages, read; ``presets``: only these scans (their shares among them as in
+    :data:`PRESETS`; none named: all); ``read_dpi_only``: marks read at READ_DPI alone."""
     from forms_service.questionnaire import load_definition
     from forms_service.render import render_pdf
 
@@ -209,7 +216,10 @@ def build_corpus(pages: int, seed: int, workers: int, ocr_share: float) -> list[
         records: list[dict[str, Any]] = []
         start = time.time()
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(folder,)) as pool:
+        chosen = {p: w for p, w in PRESETS.items() if p in presets} if presets else PRESETS
+        weights = {p: w / sum(chosen.values()) for p, w in chosen.items()}
+        scales = {READ_DPI / 72: 1.0} if read_dpi_only else SCALES
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
             for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
                 records.extend(recs)
                 if n % 200 == 0:
@@ -769,6 +779,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a blank decision's curve per page pen, dark or faint: of these scan kinds "
                              "(grey, photo), or with no kind named, of both (shipped for phone photos; "
                              "see docs/reading-accuracy.md)")
+    parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=[], metavar="PRESET",
+                        help="with --check: build the pages with these scans only (office, office-150, "
+                             "bilevel-200, photocopy, phone), in the corpus' shares among them")
+    parser.add_argument("--read-dpi-only", action="store_true",
+                        help=f"with --check: read every page's marks at the service's {READ_DPI:.0f} dpi only")
     parser.add_argument("--knots", nargs="+", default=[CHOICE_KNOTS], metavar="[KIND=]edges|means",
                         help="where the choice curves pass: flat across each isotonic block (edges, shipped "
                              "for grey and 1-bit scans) or through each block's mean raw score (means, shipped "
@@ -781,6 +796,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
         parser.error(f"not a feature of the box model: {', '.join(unknown)} (they are: {', '.join(MODEL_FEATURES)})")
+    if (args.presets or args.read_dpi_only) and not args.check:
+        parser.error("--presets and --read-dpi-only build pages for --check only: a fit needs every scan")
     if args.speed:
         print(page_speed(args.seed))
         return 0
@@ -840,7 +857,8 @@ def corpus(args: argparse.Namespace) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = pickle.loads(args.corpus.read_bytes())
         return records
     start = time.time()
-    records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share)
+    records = build_corpus(args.pages, args.seed, args.workers, args.ocr_share,
+                           args.presets, args.read_dpi_only)
     print(f"corpus: {args.pages} pages in {time.time() - start:.0f} s", file=sys.stderr)
     args.corpus.write_bytes(pickle.dumps(records))
     return records

@@ -183,6 +183,7 @@ SPECK_MASK_PT2 = 2.0  # (a copier's largest specks, blurred by the scan; a ballp
 SPECK_CORE = 0.2  # ... and darker than this somewhere (a speck a scanner has blurred is still this dark) ...
 SPECK_ALONE_PT2 = 8.0  # ... and alone: its footprint in the smoothed ink above SNR x noise at most this big ...
 SPECK_REST_PT2 = 1.0  # ... or, with all such spots taken away, less than this of the footprint is ink
+SPECK_HALO_PT = 1.0  # a printed line's halo (the scan's blur) reaches this far past its mask: not a footprint
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
@@ -942,7 +943,9 @@ def speck_mask(
     if not core.any():
         return None
     level = SNR * noise
-    smooth = np.asarray(cv2.GaussianBlur(ink, (0, 0), SMOOTH_PT * k), dtype=np.float32)
+    # the halo of the print (blurred by the scan, or a pixel off) is no stroke for a speck to lie in
+    far = ink * (_grow(printed > 0, SPECK_HALO_PT * k) == 0)
+    smooth = np.asarray(cv2.GaussianBlur(far, (0, 0), SMOOTH_PT * k), dtype=np.float32)
     seen = (smooth > level).astype(np.uint8)
     pieces, found, seen_stats, _ = cv2.connectedComponentsWithStats(seen, connectivity=8)
     seen_labels = np.asarray(found, dtype=np.int32)
@@ -952,7 +955,7 @@ def speck_mask(
     alone = np.where(footprint > 0, seen_stats[footprint, cv2.CC_STAT_AREA], 0) <= SPECK_ALONE_PT2 * k * k
     # the pieces that are only specks: with every candidate (and its blur) taken away, almost nothing is left
     taken = cv2.dilate(core[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    rest = np.asarray(cv2.GaussianBlur(ink * ~taken, (0, 0), SMOOTH_PT * k), dtype=np.float32) > level
+    rest = np.asarray(cv2.GaussianBlur(far * ~taken, (0, 0), SMOOTH_PT * k), dtype=np.float32) > level
     left = np.bincount(seen_labels[rest], minlength=pieces)
     only_specks = left[footprint] < SPECK_REST_PT2 * k * k
     speck = core & (alone | (only_specks & (footprint > 0)))

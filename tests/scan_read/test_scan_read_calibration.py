@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -279,6 +280,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
     spec = importlib.util.spec_from_file_location("calibrate_benchmark", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its worker processes find make_sample by name
     spec.loader.exec_module(module)
     return module
 
@@ -326,3 +328,18 @@ def test_the_report_has_tables_at_the_resolution_the_service_reads_marks(bench: 
     assert "| photocopy | 2 | 1 | 50.0% | 0 |" in every  # the 300 dpi readings are not counted
     assert "| office | 1 | 1 | 100.0% |" in every
     assert "single_choice fields" in single and "| office |" not in single
+
+
+def test_a_check_can_build_its_pages_with_chosen_scans_at_the_reading_resolution(
+    bench: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """calibrate.py --check --presets photocopy --read-dpi-only: only photocopies, marks read at 150 dpi."""
+    from forms_service.scan.pipeline import READ_DPI
+
+    records = bench.build_corpus(6, 7, 1, 0.0, ["photocopy"], True)
+    choice = [r for r in records if r["type"] != "text"]
+    assert choice and {r["preset"] for r in records} == {"photocopy"}
+    assert {round(r["scale"] * 72) for r in choice} == {round(READ_DPI)}
+    with pytest.raises(SystemExit):  # a fit needs every scan: refused in one sentence
+        bench.main(["--presets", "photocopy", "--corpus", str(tmp_path / "c.pkl")])
+    assert "for --check only" in capsys.readouterr().err

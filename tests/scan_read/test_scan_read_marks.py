@@ -27,6 +27,7 @@ from forms_service.scan.marks import (
     pen_stratum,
     read_choice_field,
     read_choice_fields,
+    speck_mask,
 )
 from forms_service.scan.pipeline import READ_DPI
 from forms_service.synth import (
@@ -399,3 +400,21 @@ def test_a_field_read_blank_takes_the_curve_of_its_pages_pen(forms: Forms, pen: 
         assert r.confidence == pytest.approx(shipped.confidence("single_choice", r.raw_confidence))
     alone = [read_choice_field(scan.warped, blank, f, scale, calibration=shipped) for f in choice]
     assert read_choice_fields(scan.warped, blank, choice, scale, calibration=shipped) == alone
+
+
+def test_a_speck_beside_a_printed_lines_halo_still_stands_alone() -> None:
+    """The faint halo a scan leaves along a printed line is no stroke for a speck to lie in; a pen's is."""
+    k, noise = 150 / 72, 0.005
+    printed = np.zeros((80, 80), dtype=np.uint8)
+    printed[:, 18:24] = 1  # a box's border, as masked
+    rel = np.zeros((80, 80), dtype=np.float32)
+    rel[5:75, 24:26] = 0.08  # its halo: the scan's blur reaching past the mask
+    speck = (slice(39, 41), slice(27, 29))
+    rel[38:42, 26:30] = 0.06  # its blur
+    rel[speck] = 0.6  # a toner speck beside it, 2 pixels across
+    mask = speck_mask(rel, printed, k, noise)
+    assert mask is not None and mask[speck].all()
+    stroke = rel.copy()
+    stroke[20:60, 29:31] = 0.5  # a pen's stroke down the box from the speck: the speck is part of it
+    mask = speck_mask(stroke, printed, k, noise)
+    assert mask is None or not mask[speck].any()
