@@ -216,8 +216,10 @@ def build_corpus(
         records: list[dict[str, Any]] = []
         start = time.time()
         ctx = multiprocessing.get_context("fork")
-        chosen = {p: w for p, w in PRESETS.items() if p in presets} if presets else PRESETS
-        weights = {p: w / sum(chosen.values()) for p, w in chosen.items()}
+        weights = PRESETS  # all of them: a seed builds the pages it always built
+        if presets:
+            chosen = {p: w for p, w in PRESETS.items() if p in presets}
+            weights = {p: w / sum(chosen.values()) for p, w in chosen.items()}
         scales = {READ_DPI / 72: 1.0} if read_dpi_only else SCALES
         with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
             for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
