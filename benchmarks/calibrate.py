@@ -826,6 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["python benchmarks/calibrate.py", f"--pages {args.pages} --seed {args.seed}",
                         *([f"--rounds {args.rounds}"] if args.rounds != BOX_ROUNDS else []),
                         *([f"--leaves {args.leaves}"] if args.leaves != BOX_LEAVES else []),
+                        *([f"--ocr-share {args.ocr_share:g}"] if args.ocr_share != 1.0 else []),
                         *(["--without", *args.without] if args.without else []),
                         *(["--keep-model"] if args.keep_model else []),
                         *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
