@@ -70,7 +70,7 @@ respondent marked.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -184,6 +184,11 @@ SPECK_CORE = 0.2  # ... and darker than this somewhere (a speck a scanner has bl
 SPECK_ALONE_PT2 = 8.0  # ... and alone: its footprint in the smoothed ink above SNR x noise at most this big ...
 SPECK_REST_PT2 = 1.0  # ... or, with all such spots taken away, less than this of the footprint is ink
 SPECK_HALO_PT = 1.0  # a printed line's halo (the scan's blur) reaches this far past its mask: not a footprint
+#: on a 1-bit scan a box shows a mark (see :func:`decide_boxes`) where these see ink inside it ...
+INSIDE_INK = ("cov", "faint", "peak", "mass", "snr_share")
+#: ... or these see it at least this far round the box or its words (a circle; a stray pixel of a
+#: neighbour's mark or of the print reaches a quarter of the way round an empty box at most)
+AROUND_INK, AROUND_TURN = ("ring_turn", "ring_snr", "label_turn", "label_snr"), 0.5
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
 
@@ -337,9 +342,21 @@ def decide_boxes(
     shifts: Sequence[tuple[float, float]] = (),
     pen: str | None = None,
 ) -> ChoiceReading:
-    """The field's value, raw and calibrated confidence from its boxes' readings."""
+    """The field's value, raw and calibrated confidence from its boxes' readings.
+
+    A single choice on a 1-bit scan (``bilevel``) is decided by the boxes that show ink. There the
+    box model gives a box with no ink at all (:data:`INK_FEATURES`) a real chance of holding a mark
+    the scanner's threshold erased, and nothing in the file says which box that was. Such a box is
+    neither chosen nor counted against the one that is: a field with one clear tick reads that
+    tick, and a field with no ink reads blank, a decision that on a 1-bit scan always goes to a
+    person (an erased answer is the one thing the file cannot show). The curve of 1-bit single
+    choices says how often a field read so is wrong (a second, erased mark of a double mark). A
+    multiple choice keeps every box's doubt: a mark erased there is an option lost.
+    """
     boxes = list(boxes)
     pm = np.array([b.p_marked for b in boxes], dtype=np.float64)
+    if bilevel and field.type != "multi_choice":
+        pm = np.where(np.array([shows_ink(b.features) for b in boxes], dtype=bool), pm, 0.0)
     pf = np.array([b.p_filled for b in boxes], dtype=np.float64)
     value: str | list[str] | None
     ambiguous = cancelled = False
@@ -396,6 +413,14 @@ def decide_boxes(
         boxes=boxes,
         shift_pt=(sx, sy),
     )
+
+
+def shows_ink(features: Mapping[str, float]) -> bool:
+    """Does a box show any mark: ink inside it (:data:`INSIDE_INK`), or round it or its words far
+    enough to be a circle (:data:`AROUND_INK`)? On a 1-bit scan, where paper has no noise, any ink
+    inside is ink."""
+    inside = any(abs(float(features.get(n, 0.0))) >= TINY for n in INSIDE_INK)
+    return inside or any(float(features.get(n, 0.0)) >= AROUND_TURN for n in AROUND_INK)
 
 
 def field_context(features: Sequence[dict[str, float]], *, bilevel: bool = False) -> list[dict[str, float]]:

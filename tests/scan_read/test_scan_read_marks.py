@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from scan_read_helpers import SCALE, Forms
 
-from forms_service.layout import LayoutField
+from forms_service.layout import Box, LayoutField
 from forms_service.scan.calibration import Calibration, Curve, load_calibration
 from forms_service.scan.marks import (
     BoxReading,
     ChoiceReading,
+    decide_boxes,
     measure_field,
     page_pen,
     pen_stratum,
@@ -133,6 +134,39 @@ def test_light_pencil_on_a_bilevel_scan_is_queued_not_guessed(forms: Forms) -> N
         reading, f = read(forms, variant, field_id, {1: "tick"}, pen="light-pencil", preset="bilevel-200", seed=seed)
         assert not reading.auto, (variant, field_id, seed)
         assert reading.value in (None, f.boxes[1].value)
+
+
+def _box(value: str, p_marked: float, features: dict[str, float]) -> BoxReading:
+    return BoxReading(value, "marked" if p_marked >= 0.5 else "empty", p_marked, 0.0, features)
+
+
+def test_on_a_1bit_scan_a_box_without_ink_is_neither_chosen_nor_held_against_the_tick() -> None:
+    """A 1-bit scan can erase a light mark, so the box model doubts every untouched box there; a
+    single choice is decided by the boxes that show ink, and one with none reads blank."""
+    cal = load_calibration()
+    none: dict[str, float] = {"peak": 0.0, "cov": 0.0, "ring_turn": 0.0, "label_turn": 0.0}
+    tick = {**none, "peak": 0.7, "cov": 0.04}
+    f = LayoutField("q", "single_choice", boxes=[Box(v, (0, 0, 1, 1)) for v in "abcde"])
+    boxes = [_box("a", 0.04, none), _box("b", 0.9995, tick), *(_box(v, 0.04, none) for v in "cde")]
+    grey = decide_boxes(f, boxes, cal)
+    onebit = decide_boxes(f, boxes, cal, bilevel=True)
+    assert grey.value == onebit.value == "b"
+    assert grey.raw_confidence == pytest.approx(0.9995 * 0.96**4)
+    assert onebit.raw_confidence == pytest.approx(0.9995)
+    # a box whose only ink is most of a circle round it, or round its words, shows a mark
+    circled = {**none, "ring_turn": 1.0}
+    assert decide_boxes(f, [_box("a", 0.99, circled), *boxes[2:]], cal, bilevel=True).value == "a"
+    words = {**none, "label_snr": 0.75}
+    assert decide_boxes(f, [_box("a", 0.99, words), *boxes[2:]], cal, bilevel=True).value == "a"
+    stray = {**none, "ring_snr": 0.25}  # a neighbour's stray pixel a quarter of the way round
+    # no ink anywhere: blank (a person's on a 1-bit scan), not the box the model most suspects
+    for ink in (none, stray):
+        empty = decide_boxes(f, [_box("a", 0.8, ink), *boxes[2:]], cal, bilevel=True)
+        assert empty.value is None and not empty.auto
+    assert decide_boxes(f, [_box("a", 0.8, none), *boxes[2:]], cal).value == "a"  # on grey, as before
+    # a multiple choice keeps every box's doubt: an erased mark there is an option lost
+    multi = LayoutField("q", "multi_choice", boxes=f.boxes)
+    assert decide_boxes(multi, boxes, cal, bilevel=True).raw_confidence == pytest.approx(grey.raw_confidence)
 
 
 def test_multiple_choice_reads_a_sorted_list(forms: Forms) -> None:
