@@ -6,6 +6,8 @@ Usage::
                                    [--corpus FILE] [--reuse] [--write]
     python benchmarks/calibrate.py --check --pages N --seed S   # the shipped calibration on fresh pages
     python benchmarks/calibrate.py --keep-model --pages N --seed S  # new curves for the shipped box model
+    python benchmarks/calibrate.py --keep-model --kinds bilevel --presets bilevel-200 --read-dpi-only ...
+                                   # ... for one scan kind, on pages of its scans alone, read at 150 dpi
 
 1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
    (`big-leeds-conversation` 2026-11, all three variants) are rendered,
@@ -27,7 +29,8 @@ Usage::
    (grey, bilevel, photo), flat across each isotonic block (``--knots``), with ``--pen-strata`` a blank decision's also per
    page pen (``~dark``: the page's boxes read marked have a median darkest
    ink of at least :data:`PEN_DARK`; ``~faint``: less, or no mark on the
-   page; shipped for phone photos only), and one confidence threshold per field type and scan kind for the target error
+   page; shipped for phone photos; on 1-bit scans, where a blank is never
+   accepted, a value's curve instead, shipped too), and one confidence threshold per field type and scan kind for the target error
    among all its accepted fields, values and blanks together (choice fields
    0.05 %, on phone photos 0.2 %; handwriting 1 %; blank writing areas: no
    written answer called blank).
@@ -233,6 +236,8 @@ def build_corpus(
 
 
 SCAN_KINDS = ("grey", "bilevel", "photo")
+#: the scan kind of each preset's pages (see :func:`scan_kind`)
+PRESET_KINDS = {"office": "grey", "office-150": "grey", "bilevel-200": "bilevel", "photocopy": "grey", "phone": "photo"}
 
 
 def scan_kind(record: dict[str, Any]) -> str:
@@ -310,7 +315,7 @@ def fit(
     """The box model (unless ``model`` is given), the curves and the thresholds.
 
     ``pen_dark``: a blank decision's curves per page pen, split at this darkness (``None``: one
-    curve), for the scan kinds ``pen_kinds`` (never 1-bit scans). ``knots``: where the choice curves
+    curve), for the scan kinds ``pen_kinds`` (on 1-bit scans a value's curves instead). ``knots``: where the choice curves
     pass (:func:`fit_isotonic`), for every scan kind or by kind (``{"photo": "means"}``; a kind not
     named takes :data:`CHOICE_KNOTS`). With ``model`` (the shipped one, kept), every record is
     marked ``keep_model``: half the pages fit the curves, half are held out.
@@ -347,9 +352,9 @@ def fit(
                            and calibration_key(ftype, r["value"]) == base
                            and not r["ambiguous"] and not r["cancelled"]]  # fmt: skip
                 # a blank decision has a curve per page pen (and the pooled one, for a field read
-                # without its page); on a 1-bit scan the pooled one only
+                # without its page); on a 1-bit scan, where a blank is never accepted, a value has them
                 strata: list[tuple[str, list[dict[str, Any]]]] = [(base + suffix, decided)]
-                if blank and pen_dark is not None and kind in pen_kinds and kind != "bilevel":
+                if pen_dark is not None and kind in pen_kinds and blank == (kind != "bilevel"):
                     strata += [(f"{base}~{pen}{suffix}", [r for r in decided if r["pen_stratum"] == pen])
                                for pen in PEN_STRATA]  # fmt: skip
                 for key, sel in strata:
@@ -365,7 +370,7 @@ def fit(
                     continue
                 # the threshold is chosen on the confidences the service gives: by page pen, if any
                 for r in decided:
-                    key = calibration_key(ftype, r["value"], r["pen_stratum"]) + suffix
+                    key = calibration_key(ftype, r["value"], r["pen_stratum"], bilevel=kind == "bilevel") + suffix
                     key = key if key in curves else base + suffix  # as the service: no curve by pen, the pooled one
                     conf_all.append(float(curves[key](r["raw"])))
                     right_all.append(r["correct"])
@@ -532,7 +537,7 @@ def report(records: list[dict[str, Any]], cal: Calibration, *, held_out: bool = 
                 r["correct"] = r["truth"] == ""
         else:
             r["pen_stratum"] = pen_stratum(r["page_pen"], cal)
-            key = calibration_key(r["type"], r["value"], r["pen_stratum"])
+            key = calibration_key(r["type"], r["value"], r["pen_stratum"], bilevel=r["bilevel"])
             photo = scan_kind(r) == "photo"
             c = cal.confidence(key, r["raw"], bilevel=r["bilevel"], photo=photo)
             if r["ambiguous"] or r["cancelled"]:
@@ -777,15 +782,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=SCAN_KINDS, default=list(SCAN_KINDS),
                         help="with --keep-model: refit only these scan kinds' choice curves and thresholds, "
                              "keep the shipped ones of the others")
-    parser.add_argument("--pen-strata", nargs="*", choices=("grey", "photo"), default=None, metavar="KIND",
-                        help="a blank decision's curve per page pen, dark or faint: of these scan kinds "
-                             "(grey, photo), or with no kind named, of both (shipped for phone photos; "
-                             "see docs/reading-accuracy.md)")
+    parser.add_argument("--pen-strata", nargs="*", choices=SCAN_KINDS, default=None, metavar="KIND",
+                        help="a blank decision's curve per page pen, dark or faint, on 1-bit scans a "
+                             "value's: of these scan kinds (grey, bilevel, photo), or with no kind named, "
+                             "of all (shipped for phone photos and 1-bit scans; see docs/reading-accuracy.md)")
     parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=[], metavar="PRESET",
-                        help="with --check: build the pages with these scans only (office, office-150, "
-                             "bilevel-200, photocopy, phone), in the corpus' shares among them")
+                        help="with --check, or --keep-model and --kinds of these scans: build the pages with "
+                             "these scans only (office, office-150, bilevel-200, photocopy, phone), in the "
+                             "corpus' shares among them")
     parser.add_argument("--read-dpi-only", action="store_true",
-                        help=f"with --check: read every page's marks at the service's {READ_DPI:.0f} dpi only")
+                        help=f"with --check or --keep-model: read every page's marks at the service's "
+                             f"{READ_DPI:.0f} dpi only")
     parser.add_argument("--knots", nargs="+", default=[CHOICE_KNOTS], metavar="[KIND=]edges|means",
                         help="where the choice curves pass: flat across each isotonic block (edges, shipped "
                              "for grey and 1-bit scans) or through each block's mean raw score (means, shipped "
@@ -798,8 +805,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.without) - set(MODEL_FEATURES))
     if unknown:
         parser.error(f"not a feature of the box model: {', '.join(unknown)} (they are: {', '.join(MODEL_FEATURES)})")
-    if (args.presets or args.read_dpi_only) and not args.check:
-        parser.error("--presets and --read-dpi-only build pages for --check only: a fit needs every scan")
+    if (args.presets or args.read_dpi_only) and not (args.check or args.keep_model):
+        parser.error("--presets and --read-dpi-only build pages for --check or a --keep-model refit only: "
+                     "a new box model needs every scan")
+    if args.presets and args.keep_model and not args.check:
+        missing = sorted(set(args.kinds) - {PRESET_KINDS[p] for p in args.presets})
+        if missing:
+            parser.error(f"--presets build no {' or '.join(missing)} pages to refit those curves on: "
+                         f"name them with --kinds, or add their scans to --presets")
     if args.speed:
         print(page_speed(args.seed))
         return 0
@@ -829,6 +842,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         *([f"--ocr-share {args.ocr_share:g}"] if args.ocr_share != 1.0 else []),
                         *(["--without", *args.without] if args.without else []),
                         *(["--keep-model"] if args.keep_model else []),
+                        *(["--presets", *args.presets] if args.presets else []),
+                        *(["--read-dpi-only"] if args.read_dpi_only else []),
                         *(["--kinds", *args.kinds] if set(args.kinds) != set(SCAN_KINDS) else []),
                         *(["--pen-strata", *args.pen_strata] if args.pen_strata is not None else []),
                         *(["--knots", *args.knots] if args.knots != [CHOICE_KNOTS] else []), "--write"])  # fmt: skip
@@ -867,14 +882,22 @@ def corpus(args: argparse.Namespace) -> list[dict[str, Any]]:
     return records
 
 
+def fitted_seeds(info: Mapping[str, Any]) -> set[int]:
+    """Every seed whose pages fitted part of a calibration: its box model's, and each scan kind's curves'."""
+    seeds = {info.get("seed"), (info.get("box_model") or {}).get("seed")}
+    for command in (info.get("choice_curves") or {}).values():
+        words = str(command).split()
+        seeds |= {int(words[i + 1]) for i, w in enumerate(words[:-1]) if w == "--seed"}
+    return {s for s in seeds if s is not None}
+
+
 def check(args: argparse.Namespace) -> int:
     """Report the shipped calibration, unchanged, on a whole corpus of pages it has never seen."""
     from forms_service.scan.calibration import load_calibration
 
     cal = load_calibration()
     fitted = cal.info.get("seed")
-    seeds = {fitted, (cal.info.get("box_model") or {}).get("seed")}
-    if args.seed in seeds:
+    if args.seed in fitted_seeds(cal.info):
         raise SystemExit(f"the shipped calibration was fitted on seed {args.seed}: check it on another seed")
     records = corpus(args)
     score(records, cal)

@@ -390,7 +390,7 @@ def decide_boxes(
             raw = none
             cancelled = bool((pf >= 0.5).any()) and marked == 0
     # a blank decision fails differently (a faint mark missed) from a value (a mark misread)
-    key = calibration_key(field_type, value, pen)
+    key = calibration_key(field_type, value, pen, bilevel=bilevel)
     confidence = calibration.confidence(key, raw, bilevel=bilevel, photo=photo)
     if ambiguous or cancelled:
         confidence = min(confidence, 0.5)
@@ -444,16 +444,20 @@ def field_context(features: Sequence[dict[str, float]], *, bilevel: bool = False
     return out
 
 
-def calibration_key(field_type: str, value: str | list[str] | None, pen: str | None = None) -> str:
+def calibration_key(
+    field_type: str, value: str | list[str] | None, pen: str | None = None, *, bilevel: bool = False
+) -> str:
     """The calibration curve of a decision: ``<type>`` for a value, ``<type>:blank`` for none.
 
-    ``pen`` (the page's pen stratum) qualifies a blank decision: ``<type>:blank~<pen>``. Only a blank
-    decision is qualified: it is the one a faint pen makes fail, by a mark as faint as the page's
-    others being missed.
+    ``pen`` (the page's pen stratum) qualifies a blank decision: ``<type>:blank~<pen>``: it is the one
+    a faint pen makes fail, by a mark as faint as the page's others being missed. On a 1-bit scan
+    (``bilevel``) it qualifies a value too (``<type>~<pen>``): there a faint pen's strokes are broken
+    by the threshold, so a pencil box filled as a correction reads as a mark, and a second mark of
+    the same pen may be gone altogether.
     """
     if value is None or value == []:
         return f"{field_type}:blank" + (f"~{pen}" if pen else "")
-    return field_type
+    return field_type + (f"~{pen}" if pen and bilevel else "")
 
 
 def page_pen(boxes: Iterable[BoxReading]) -> float | None:

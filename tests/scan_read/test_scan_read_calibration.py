@@ -340,6 +340,22 @@ def test_a_check_can_build_its_pages_with_chosen_scans_at_the_reading_resolution
     choice = [r for r in records if r["type"] != "text"]
     assert choice and {r["preset"] for r in records} == {"photocopy"}
     assert {round(r["scale"] * 72) for r in choice} == {round(READ_DPI)}
-    with pytest.raises(SystemExit):  # a fit needs every scan: refused in one sentence
+    with pytest.raises(SystemExit):  # a new box model needs every scan: refused in one sentence
         bench.main(["--presets", "photocopy", "--corpus", str(tmp_path / "c.pkl")])
-    assert "for --check only" in capsys.readouterr().err
+    assert "a new box model needs every scan" in capsys.readouterr().err
+    # a refit of the kept model's curves may use chosen scans, if they are the kinds it refits
+    with pytest.raises(SystemExit):
+        bench.main(["--keep-model", "--kinds", "grey", "--presets", "bilevel-200", "--corpus", str(tmp_path / "c.pkl")])
+    assert "--presets build no grey pages" in capsys.readouterr().err
+
+
+def test_a_check_refuses_every_seed_the_shipped_calibration_was_fitted_on(bench: Any) -> None:
+    from forms_service.scan.calibration import load_calibration
+
+    info = load_calibration().info
+    # the box model's, the grey and phone curves' (seed 2033) and the 1-bit curves' (the last refit)
+    assert bench.fitted_seeds(info) == {2032, 2033, 2038}
+    for seed in (2032, 2033, 2038):
+        with pytest.raises(SystemExit, match="check it on another seed"):
+            bench.main(["--check", "--seed", str(seed), "--pages", "1"])
+

@@ -22,6 +22,7 @@ from forms_service.scan.calibration import Calibration, Curve, load_calibration
 from forms_service.scan.marks import (
     BoxReading,
     ChoiceReading,
+    calibration_key,
     decide_boxes,
     measure_field,
     page_pen,
@@ -134,6 +135,54 @@ def test_light_pencil_on_a_bilevel_scan_is_queued_not_guessed(forms: Forms) -> N
         reading, f = read(forms, variant, field_id, {1: "tick"}, pen="light-pencil", preset="bilevel-200", seed=seed)
         assert not reading.auto, (variant, field_id, seed)
         assert reading.value in (None, f.boxes[1].value)
+
+
+def test_a_values_curve_is_by_the_pages_pen_on_1bit_scans_only() -> None:
+    assert calibration_key("single_choice", "yes", "faint") == "single_choice"
+    assert calibration_key("single_choice", "yes", "faint", bilevel=True) == "single_choice~faint"
+    assert calibration_key("single_choice", None, "dark", bilevel=True) == "single_choice:blank~dark"
+    assert calibration_key("multi_choice", ["a"], None, bilevel=True) == "multi_choice"
+    shipped = load_calibration()
+    # on grey scans the same reading is read by the one curve of values, whatever the pen
+    for pen in ("dark", "faint"):
+        assert shipped.confidence(f"single_choice~{pen}", 0.999) == shipped.confidence("single_choice", 0.999)
+    # on 1-bit scans a faint pen's value is trusted less, and a blank is never accepted
+    assert shipped.confidence("single_choice~faint", 0.9999, bilevel=True) < shipped.confidence(
+        "single_choice~dark", 0.9999, bilevel=True)
+    assert shipped.threshold("single_choice:blank~dark", bilevel=True) is None
+
+
+@pytest.mark.parametrize(("pen", "accepted"), [("black-ballpoint", True), ("pencil", False)])
+def test_on_a_1bit_page_in_a_dark_pen_the_ticks_are_accepted_and_the_blanks_are_not(
+    forms: Forms, pen: str, accepted: bool
+) -> None:
+    """A 1-bit scan erases a light mark: a blank is always a person's there, and a value is trusted
+    by the page's pen (a pencil's strokes come out broken, and its corrections read as marks)."""
+    layout = forms.layout("standard")
+    page = max(layout.pages, key=lambda p: sum(f.type == "single_choice" for f in p.fields))
+    choice = [f for f in page.fields if f.type != "text"]
+    rng = np.random.default_rng(5)
+    person = random_respondent(rng, pen=pen, style="tick", population="typical")
+    cases = {f.id: ("blank" if i == 0 else "tick") for i, f in enumerate(choice)}
+    filled = fill_page(forms.blank("standard", page.page), page, SCALE, rng, respondent=person, cases=cases)
+    scale = READ_DPI / 72
+    scan = simulate_scan(filled.image, (page.width, page.height), rng, "bilevel-200", source_scale=SCALE, scale=scale)
+    assert scan.bilevel
+    cal = load_calibration()
+    readings = read_choice_fields(scan.warped, forms.blank("standard", page.page, scale), choice, scale,
+                                  bilevel=True, calibration=cal)  # fmt: skip
+    assert readings[0].value is None and not readings[0].auto
+    ticked = readings[1:]
+    if accepted:
+        assert [r.value for r in ticked] == [filled.truth[f.id] for f in choice[1:]]
+        assert all(r.auto for r in ticked), [(r.value, r.raw_confidence, r.confidence) for r in ticked]
+    else:  # what is left of a pencil's ticks is not enough to accept them by
+        assert not any(r.auto for r in ticked)
+    stratum = pen_stratum(page_pen(b for r in readings for b in r.boxes), cal)
+    assert stratum == ("dark" if accepted else "faint")
+    for r in ticked:
+        if r.value is not None:
+            assert r.confidence == pytest.approx(cal.confidence(f"single_choice~{stratum}", r.raw_confidence, bilevel=True))
 
 
 def _box(value: str, p_marked: float, features: dict[str, float]) -> BoxReading:
