@@ -186,8 +186,9 @@ SPECK_REST_PT2 = 1.0  # ... or, with all such spots taken away, less than this o
 SPECK_HALO_PT = 1.0  # a printed line's halo (the scan's blur) reaches this far past its mask: not a footprint
 #: on a 1-bit scan a box shows a mark (see :func:`decide_boxes`) where these see ink inside it ...
 INSIDE_INK = ("cov", "faint", "peak", "mass", "snr_share")
-#: ... or these see it at least this far round the box or its words (a circle; a stray pixel of a
-#: neighbour's mark or of the print reaches a quarter of the way round an empty box at most)
+#: ... or these see it at least this far round the box or its words (a circle; stray pixels of a
+#: neighbour's mark or of the print reach a quarter to a third of the way round an untouched box at
+#: the 99th percentile)
 AROUND_INK, AROUND_TURN = ("ring_turn", "ring_snr", "label_turn", "label_snr"), 0.5
 NOISE_FLOOR = 0.004  # the noise level never counts as lower than this (a perfectly clean render)
 
