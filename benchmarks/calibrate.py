@@ -680,7 +680,8 @@ def text_summary(test: list[dict[str, Any]]) -> str:
     false_written = [r for r in blanks if r["written"]]
     lines = ["Writing areas (held out)", "",
              f"- written answers: {len(written)}; called blank: {len(missed)}"
-             + (" (" + ", ".join(sorted(f"{r['preset']}/{r['pen']}/{r['case']}" for r in missed)) + ")" if missed else ""),
+             + (" (" + ", ".join(sorted(f"{r['preset']}/{r['pen']}/{r['case']}" for r in missed)) + ")" if missed else "")
+             + f"; auto-accepted as blank (the target is none): {sum(bool(r.get('auto')) for r in missed)}",
              f"- blank areas: {len(blanks)}; called written (queued for a person): {len(false_written)}; "
              f"auto-accepted as blank: {sum(r['auto'] for r in blanks)}"]  # fmt: skip
     by_preset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
