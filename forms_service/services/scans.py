@@ -25,7 +25,10 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-from collections.abc import Iterable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -176,8 +179,8 @@ def read_scans(ctx: ServiceContext, job: JobHandle) -> None:
         counter = _Seen()
         try:
             todo = (p for p in load_pages(data, filename) if counter(p, finished))
-            for page in todo:
-                reader.store(file_id, page, reader.read(page))
+            for page, reading in _read_ahead(reader.read, todo):
+                reader.store(file_id, page, reading)
                 done += 1
                 job.progress(done, total)
             done += len(finished)
@@ -195,6 +198,40 @@ def read_scans(ctx: ServiceContext, job: JobHandle) -> None:
             assert row is not None
             row.state, row.pages = "read", counter.seen
     job.progress(total, total, summary_text(job_summary(ctx, job.id)))
+
+
+#: pages read at once, each on its own thread, while the job records the ones before them in order
+#: (OpenCV, numpy and the OCR engine's process do their work outside Python's lock)
+READERS = 2
+
+
+def _read_ahead(read: Callable[[Any], Any], pages: Iterable[Any], readers: int = READERS) -> Iterator[tuple[Any, Any]]:
+    """``(page, read(page))`` in the pages' order, the next pages being read meanwhile.
+
+    Pages are recorded one by one in order, as before: a job stopped part way has recorded
+    a run of pages from the start and reads the rest again. A file that turns out damaged
+    part way (the pages' iterator raises) still has the pages before the damage recorded.
+    """
+    pending: deque[tuple[Any, Future[Any]]] = deque()
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="forms-service-read") as pool:
+        it = iter(pages)
+        while True:
+            try:
+                page = next(it)
+            except StopIteration:
+                break
+            except Exception:
+                while pending:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+                raise
+            pending.append((page, pool.submit(read, page)))
+            if len(pending) > readers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _page_count(ctx: ServiceContext, sha: str, kind: str | None) -> int:
@@ -226,16 +263,22 @@ class _Reader:
         self.calibration: Calibration = load_calibration().with_floor(ctx.config.auto_accept_min)
         self._layouts: dict[tuple[str, str, str], Layout | None] = {}
         self._candidates: list[Layout] | None = None
+        self._lock = threading.RLock()  # pages are read on several threads (READERS)
 
     def layout(self, questionnaire: str, version: str, variant: str) -> Layout | None:
         key = (questionnaire, version, variant)
-        if key not in self._layouts:
-            self._layouts[key] = layout_for(self.ctx, *key)
-        return self._layouts[key]
+        with self._lock:  # a layout drawn from its definition is kept as a file: once
+            if key not in self._layouts:
+                self._layouts[key] = layout_for(self.ctx, *key)
+            return self._layouts[key]
 
     def candidates(self) -> list[Layout]:
         """Every layout of every questionnaire version loaded here: what a page without a
         readable page code is compared with (loaded once per job, on first need)."""
+        with self._lock:
+            return self._find_candidates()
+
+    def _find_candidates(self) -> list[Layout]:
         if self._candidates is None:
             from .questionnaires import list_versions
 
@@ -464,12 +507,18 @@ def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: s
 
     info = get_version(ctx, questionnaire, version)
     pdf = ctx.config.home / "blanks" / questionnaire / version / f"{variant}-{info.sha256[:12]}.pdf"
-    if not pdf.exists():
-        from ..render import render_pdf
+    with _BLANK_LOCK:  # pages read on several threads: one of them draws the blank form
+        if not pdf.exists():
+            from ..render import render_pdf
 
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        render_pdf(get_questionnaire(ctx, questionnaire, version), variant, pdf, copies=1)
+            pdf.parent.mkdir(parents=True, exist_ok=True)
+            partial = pdf.with_suffix(".part.pdf")
+            render_pdf(get_questionnaire(ctx, questionnaire, version), variant, partial, copies=1)
+            partial.replace(pdf)
     return _raster(str(pdf), page, float(dpi))
+
+
+_BLANK_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=64)
