@@ -213,6 +213,11 @@ def _read_ahead(read: Callable[[Any], Any], pages: Iterable[Any], readers: int =
     part way (the pages' iterator raises) still has the pages before the damage recorded.
     """
     pending: deque[tuple[Any, Future[Any]]] = deque()
+
+    def oldest() -> tuple[Any, Any]:
+        page, future = pending.popleft()
+        return page, future.result()
+
     with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="forms-service-read") as pool:
         it = iter(pages)
         while True:
@@ -220,18 +225,15 @@ def _read_ahead(read: Callable[[Any], Any], pages: Iterable[Any], readers: int =
                 page = next(it)
             except StopIteration:
                 break
-            except Exception:
+            except Exception:  # only the pages' iterator: a page that fails to read stops here at once
                 while pending:
-                    done, future = pending.popleft()
-                    yield done, future.result()
+                    yield oldest()
                 raise
             pending.append((page, pool.submit(read, page)))
             if len(pending) > readers:
-                done, future = pending.popleft()
-                yield done, future.result()
+                yield oldest()
         while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+            yield oldest()
 
 
 def _page_count(ctx: ServiceContext, sha: str, kind: str | None) -> int:
@@ -276,24 +278,21 @@ class _Reader:
         """Every layout of every questionnaire version loaded here: what a page without a
         readable page code is compared with (loaded once per job, on first need)."""
         with self._lock:
-            return self._find_candidates()
+            if self._candidates is None:
+                from .questionnaires import list_versions
 
-    def _find_candidates(self) -> list[Layout]:
-        if self._candidates is None:
-            from .questionnaires import list_versions
-
-            found: list[Layout] = []
-            for info in list_versions(self.ctx):
-                for variant in variants():
-                    try:  # a variant never printed is drawn, not kept: no page has been read with it yet
-                        key = (info.questionnaire, info.version, variant)
-                        layout = self._layouts.get(key) or layout_for(self.ctx, *key, keep=False)
-                    except LayoutError:
-                        continue  # a broken layout file: the others still serve
-                    if layout is not None:
-                        found.append(layout)
-            self._candidates = found
-        return self._candidates
+                found: list[Layout] = []
+                for info in list_versions(self.ctx):
+                    for variant in variants():
+                        try:  # a variant never printed is drawn, not kept: no page has been read with it yet
+                            key = (info.questionnaire, info.version, variant)
+                            layout = self._layouts.get(key) or layout_for(self.ctx, *key, keep=False)
+                        except LayoutError:
+                            continue  # a broken layout file: the others still serve
+                        if layout is not None:
+                            found.append(layout)
+                self._candidates = found
+            return self._candidates
 
     def blank(self, layout: Layout, page: int, dpi: float) -> NDArray[np.uint8]:
         return blank_page(self.ctx, layout.questionnaire, layout.version, layout.variant, page, dpi)
@@ -496,6 +495,10 @@ def _save_crop(ctx: ServiceContext, response: str, field_id: str, part: int,
     return str(path)
 
 
+#: pages are read on several threads (READERS): one of them draws a missing blank form
+_BLANK_LOCK = threading.Lock()
+
+
 def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: str, page: int,
                dpi: float) -> NDArray[np.uint8]:
     """The blank printed page in layout coordinates at ``dpi``, rendered from the same renderer.
@@ -507,7 +510,7 @@ def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: s
 
     info = get_version(ctx, questionnaire, version)
     pdf = ctx.config.home / "blanks" / questionnaire / version / f"{variant}-{info.sha256[:12]}.pdf"
-    with _BLANK_LOCK:  # pages read on several threads: one of them draws the blank form
+    with _BLANK_LOCK:
         if not pdf.exists():
             from ..render import render_pdf
 
@@ -516,9 +519,6 @@ def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: s
             render_pdf(get_questionnaire(ctx, questionnaire, version), variant, partial, copies=1)
             partial.replace(pdf)
     return _raster(str(pdf), page, float(dpi))
-
-
-_BLANK_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=64)
