@@ -45,11 +45,10 @@ sys.path.insert(0, str(REPO))
 from measures import edit_distance, upper_bound  # noqa: E402
 
 from forms_service.config import Config  # noqa: E402
-from forms_service.jobs.queue import run_job  # noqa: E402
+from forms_service.context import ServiceContext  # noqa: E402
 from forms_service.questionnaire import load_definition  # noqa: E402
 from forms_service.scan.degrade import PRESETS  # noqa: E402
-from forms_service.services import export, scans  # noqa: E402
-from forms_service.services.context import ServiceContext  # noqa: E402
+from forms_service.services import export, ingest, jobs  # noqa: E402
 from forms_service.services.questionnaires import sync_definitions  # noqa: E402
 from forms_service.sheets import new_sheet_id  # noqa: E402
 from forms_service.synth import POPULATIONS  # noqa: E402
@@ -91,9 +90,9 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         ctx = ServiceContext.from_config(config)
         ctx.db.upgrade()
         sync_definitions(ctx)
-        batch = scans.accept_paths(ctx, files)
+        batch = ingest.accept_paths(ctx, files)
         started = time.perf_counter()
-        run_job(ctx, batch.job_id)
+        jobs.run_now(ctx, batch.job_id)
         seconds = time.perf_counter() - started
         records = list(export.iter_records(ctx))
         ctx.close()

@@ -2,7 +2,7 @@
 
 Outside harnesses script these exact forms (docs/cli.md). Every expected
 failure prints one sentence on standard error and exits non-zero; no traceback.
-The same commands are available as ``flask --app forms_service.web:create_app ...``.
+The same commands are available as ``flask --app forms_service.wsgi ...``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import load_config
+from .context import ServiceContext
 from .errors import DatabaseError, FormsServiceError, InvalidInput
-from .services.context import ServiceContext
+from .states import JobState
 
 
 class ServiceGroup(click.Group):
@@ -128,8 +129,8 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve the web app and the API (waitress), with the embedded background worker."""
     import waitress
 
+    from .app import create_app
     from .ocr.tesseract import tesseract_version
-    from .web import create_app
 
     tesseract_version()
     config = load_config()
@@ -171,17 +172,17 @@ def worker_command(concurrency: int | None) -> None:
         ctx.db.require_current()
         if config.worker == "celery":
             ctx.close()
-            from .jobs.celery_app import run_celery_worker
+            from .services.jobs import run_celery_worker
 
             status = run_celery_worker(config, concurrency)
             if status:
                 sys.exit(status)
             return
-        from .jobs.worker import run_in_foreground
+        from .services.jobs import run_workers
 
         click.echo(f"forms-service worker is running {concurrency or 1} job(s) at a time from the "
                    f"database queue (press Ctrl+C to stop).")
-        run_in_foreground(ctx, concurrency or 1, say=click.echo)
+        run_workers(ctx, concurrency or 1, say=click.echo)
     finally:
         ctx.close()
 
@@ -367,11 +368,10 @@ def render(questionnaire_id: str, variant: str, output: Path, version: str | Non
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(paths: tuple[Path, ...]) -> None:
     """Read scan files or folders (PDF, TIFF, PNG, JPEG) into responses, then print a summary."""
-    from .jobs.queue import run_job
-    from .services import scans
+    from .services import ingest, jobs
 
     with service_context() as ctx:
-        batch = scans.accept_paths(ctx, paths)
+        batch = ingest.accept_paths(ctx, paths)
         with progress_bar(1, "Reading pages") as bar:
             state = {"done": 0}
 
@@ -380,9 +380,9 @@ def ingest(paths: tuple[Path, ...]) -> None:
                 bar.update(done - state["done"])
                 state["done"] = done
 
-            job = run_job(ctx, batch.job_id, listener=advance)
-        summary = scans.job_summary(ctx, batch.job_id)
-    if job.state == "failed":
+            job = jobs.run_now(ctx, batch.job_id, listener=advance)
+        summary = ingest.job_summary(ctx, batch.job_id)
+    if job.state == JobState.FAILED:
         raise FormsServiceError(
             f"Reading stopped: {job.message} The files are kept; run the same ingest command "
             f"again to read them."
@@ -400,7 +400,8 @@ def ingest(paths: tuple[Path, ...]) -> None:
         click.echo(f"for a person: {p['file']}, page {p['page']}: {p['reason']}")
     for note in summary.notes:
         click.echo(f"note: some pages were {note}.")
-    click.echo(scans.summary_text(summary)[0].upper() + scans.summary_text(summary)[1:])
+    text = ingest.summary_text(summary)
+    click.echo(text[0].upper() + text[1:])
     if summary.rejected_files or summary.pages_rejected:
         sys.exit(1)
 
@@ -426,9 +427,3 @@ def export(fmt: str, output: Path | None) -> None:
                 count = write(records, fh)
             tmp.replace(output)
             click.echo(f"Wrote {count} record{'s' if count != 1 else ''} to {output}.", err=True)
-
-
-def register_commands(app: Any) -> None:
-    """Make the same commands available under `flask --app forms_service.web:create_app`."""
-    for name, command in main.commands.items():
-        app.cli.add_command(command, name)

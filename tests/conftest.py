@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from forms_service.config import Config
-from forms_service.services.context import ServiceContext
+from forms_service.context import ServiceContext
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
@@ -95,7 +95,7 @@ def ctx(config: Config) -> Iterator[ServiceContext]:
 
 @pytest.fixture
 def app(ctx: ServiceContext):  # type: ignore[no-untyped-def]
-    from forms_service.web import create_app
+    from forms_service.app import create_app
 
     application = create_app(ctx.config)
     yield application

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, g, jsonify, request
 
-from ..errors import FormsServiceError, InvalidInput, NotFound
-from ..services import printing, questionnaires, scans, users
-from ..web import service_context, wake_worker
+from ..errors import FormsServiceError, InvalidInput
+from ..http import service_context, wake_worker
+from ..services import export, ingest, jobs, printing, questionnaires, users
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -129,7 +129,7 @@ def scans_upload() -> Any:
     files = request.files.getlist("files") or [f for _, f in request.files.items(multi=True)]
     if not files:
         raise InvalidInput("Send one or more scan files as multipart/form-data in the field 'files'.")
-    batch = scans.accept_files(service_context(), ((f.filename or "unnamed file", f.read()) for f in files))
+    batch = ingest.accept_files(service_context(), ((f.filename or "unnamed file", f.read()) for f in files))
     wake_worker()
     return jsonify({
         "job": batch.job_id,
@@ -142,19 +142,15 @@ def scans_upload() -> Any:
 @bp.get("/jobs/<int:job_id>")
 @token_required("verifier")
 def job_get(job_id: int) -> Any:
-    from ..jobs import get_job
-
     ctx = service_context()
-    job = get_job(ctx, job_id)
-    if job is None:
-        raise NotFound(f"There is no job {job_id}.")
+    job = jobs.get_job(ctx, job_id)
     body: dict[str, Any] = {
         "id": job.id, "kind": job.kind, "state": job.state,
         "pages": {"done": job.done, "total": job.total}, "message": job.message,
         "rejected": job.payload.get("rejected", []),
     }
     if job.kind == "read_scans":
-        summary = scans.job_summary(ctx, job_id)
+        summary = ingest.job_summary(ctx, job_id)
         body["rejected"] = [{"file": f["file"], "reason": f["reason"]} for f in summary.rejected_files] + [
             {"file": p["file"], "page": p["page"], "reason": p["reason"]} for p in summary.pages_rejected]
         body["files"] = summary.files
@@ -170,8 +166,6 @@ def job_get(job_id: int) -> Any:
 @bp.get("/responses")
 @token_required("administrator")
 def responses_list() -> Any:
-    from ..services import export
-
     try:
         offset = int(request.args.get("offset", 0))
         limit = int(request.args.get("limit", 100))

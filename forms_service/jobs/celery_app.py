@@ -22,7 +22,7 @@ Crash safety:
 * the task code skips what an earlier attempt finished (scan pages already
   read are not read again).
 
-The worker's main process also reads the watch folder (FORMS_SERVICE_WATCH),
+The worker's main process also runs the registered periodic tasks (reading the watch folder, FORMS_SERVICE_WATCH),
 as the embedded worker does; the web process does not, in this mode.
 
 Must never: put answer text into a message, or log the broker's password.
@@ -42,11 +42,12 @@ from celery import signals as celery_signals
 from kombu.utils.url import maybe_sanitize_url
 
 from ..config import Config
+from ..context import ServiceContext
 from ..errors import ConfigurationError
 from ..logs import configure_logging
-from ..services.context import ServiceContext
 from ..store.models import utcnow
 from .queue import expired_jobs, fail_abandoned, run_one, waiting_jobs, worker_name
+from .worker import PeriodicRunner
 
 log = logging.getLogger(__name__)
 
@@ -188,14 +189,9 @@ class _Housekeeper(threading.Thread):
         _contexts[os.getpid()] = ctx
         next_sweep = 0.0
         stale = timedelta(0)  # at start: anything claimable and not in the queue
+        periodic = PeriodicRunner()
         while not self.stopping.is_set():
-            if self.config.watch is not None:
-                try:
-                    from ..services.scans import ingest_watch_folder
-
-                    ingest_watch_folder(ctx)
-                except Exception:
-                    log.exception("could not read the watch folder")
+            periodic.run(ctx)
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + SWEEP_SECONDS
                 try:

@@ -25,34 +25,25 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from ..context import ServiceContext
 from ..errors import FormsServiceError
-from ..services.context import ServiceContext
+from ..registry import TASKS, task
+from ..states import JobState
 from ..store.models import Job, utcnow
+
+__all__ = ["JobHandle", "JobInfo", "claim", "enqueue", "get_job", "run_job", "run_one", "run_pending", "task"]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 3
 
-TaskFn = Callable[[ServiceContext, "JobHandle"], None]
-TASKS: dict[str, TaskFn] = {}
-
-
-def task(kind: str) -> Callable[[TaskFn], TaskFn]:
-    """Register ``fn`` as the code that runs jobs of ``kind``."""
-
-    def register(fn: TaskFn) -> TaskFn:
-        TASKS[kind] = fn
-        return fn
-
-    return register
-
 
 @dataclass(frozen=True)
 class JobInfo:
     id: int
     kind: str
-    state: str  # queued, running, done, failed
+    state: JobState
     done: int
     total: int
     message: str | None
@@ -62,7 +53,7 @@ class JobInfo:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed")
+        return self.state.finished
 
 
 def _info(job: Job) -> JobInfo:
@@ -72,13 +63,7 @@ def _info(job: Job) -> JobInfo:
     )
 
 
-def _load_tasks() -> None:
-    """Register the service's job kinds (importing the module registers them)."""
-    from ..services import tasks  # noqa: F401
-
-
 def enqueue(ctx: ServiceContext, kind: str, payload: dict[str, Any], total: int = 0) -> int:
-    _load_tasks()
     if kind not in TASKS:
         raise ValueError(f"no task is registered for job kind {kind!r}")
     with ctx.db.session() as s:
@@ -138,7 +123,7 @@ def claim(
         query = (
             select(Job.id)
             .where(
-                or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+                or_(Job.state == JobState.PENDING, (Job.state == JobState.RUNNING) & (Job.lease_until < now)),
                 Job.attempts < MAX_ATTEMPTS,
             )
             .order_by(Job.id)
@@ -155,10 +140,10 @@ def claim(
                 update(Job)
                 .where(
                     Job.id == job_id,
-                    or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+                    or_(Job.state == JobState.PENDING, (Job.state == JobState.RUNNING) & (Job.lease_until < now)),
                 )
                 .values(
-                    state="running",
+                    state=JobState.RUNNING,
                     worker=worker[:80],
                     lease_until=now + LEASE,
                     attempts=Job.attempts + 1,
@@ -172,7 +157,7 @@ def claim(
     return None
 
 
-def _finish(ctx: ServiceContext, job_id: int, state: str, message: str | None) -> None:
+def _finish(ctx: ServiceContext, job_id: int, state: JobState, message: str | None) -> None:
     with ctx.db.session() as s:
         s.execute(
             update(Job)
@@ -196,28 +181,27 @@ def run_one(
         job = s.get(Job, handle.id)
         assert job is not None
         kind, attempts = job.kind, job.attempts
-    _load_tasks()
     fn = TASKS.get(kind)
     if fn is None:
-        _finish(ctx, handle.id, "failed", f"This version of forms-service cannot run {kind!r} jobs.")
+        _finish(ctx, handle.id, JobState.FAILED, f"This version of forms-service cannot run {kind!r} jobs.")
         return True
     try:
         fn(ctx, handle)
     except FormsServiceError as exc:
         log.info("job failed", extra={"job": handle.id, "kind": kind, "reason": exc.code})
-        _finish(ctx, handle.id, "failed", exc.message)
+        _finish(ctx, handle.id, JobState.FAILED, exc.message)
     except Exception:
         log.exception("job crashed", extra={"job": handle.id, "kind": kind, "attempt": attempts})
         if attempts >= MAX_ATTEMPTS:
-            _finish(ctx, handle.id, "failed", "The job failed with an internal error; see the service log.")
+            _finish(ctx, handle.id, JobState.FAILED, "The job failed with an internal error; see the service log.")
         else:
             with ctx.db.session() as s:
-                s.execute(update(Job).where(Job.id == handle.id).values(state="queued", lease_until=None))
+                s.execute(update(Job).where(Job.id == handle.id).values(state=JobState.PENDING, lease_until=None))
     else:
         with ctx.db.session() as s:
             job = s.get(Job, handle.id)
-            if job is not None and job.state == "running":
-                job.state, job.finished_at, job.lease_until = "done", utcnow(), None
+            if job is not None and job.state == JobState.RUNNING:
+                job.state, job.finished_at, job.lease_until = JobState.DONE, utcnow(), None
     return True
 
 
@@ -255,12 +239,12 @@ def fail_abandoned(ctx: ServiceContext, job_id: int | None = None) -> int:
     now = utcnow()
     with ctx.db.session() as s:
         query = update(Job).where(
-            Job.state == "running", Job.lease_until < now, Job.attempts >= MAX_ATTEMPTS
+            Job.state == JobState.RUNNING, Job.lease_until < now, Job.attempts >= MAX_ATTEMPTS
         )
         if job_id is not None:
             query = query.where(Job.id == job_id)
         result = s.execute(query.values(
-            state="failed", finished_at=now, lease_until=None,
+            state=JobState.FAILED, finished_at=now, lease_until=None,
             message=f"The job was interrupted {MAX_ATTEMPTS} times (its worker stopped each "
                     f"time); see the service log.",
         ))
@@ -275,18 +259,18 @@ def expired_jobs(ctx: ServiceContext) -> list[int]:
     with ctx.db.session() as s:
         return list(s.scalars(
             select(Job.id)
-            .where(Job.state == "running", Job.lease_until < utcnow(), Job.attempts < MAX_ATTEMPTS)
+            .where(Job.state == JobState.RUNNING, Job.lease_until < utcnow(), Job.attempts < MAX_ATTEMPTS)
             .order_by(Job.id)
             .limit(1000)
         ))
 
 
 def waiting_jobs(ctx: ServiceContext, created_before: datetime) -> list[int]:
-    """Ids of the queued jobs created before ``created_before``, oldest first."""
+    """Ids of the pending jobs created before ``created_before``, oldest first."""
     with ctx.db.session() as s:
         return list(s.scalars(
             select(Job.id)
-            .where(Job.state == "queued", Job.created_at < created_before,
+            .where(Job.state == JobState.PENDING, Job.created_at < created_before,
                    Job.attempts < MAX_ATTEMPTS)
             .order_by(Job.id)
             .limit(1000)
@@ -294,7 +278,7 @@ def waiting_jobs(ctx: ServiceContext, created_before: datetime) -> list[int]:
 
 
 def run_pending(ctx: ServiceContext, limit: int | None = None) -> int:
-    """Run queued jobs in this thread until none is left (or ``limit`` ran)."""
+    """Run pending jobs in this thread until none is left (or ``limit`` ran)."""
     ran = 0
     while (limit is None or ran < limit) and run_one(ctx):
         ran += 1

@@ -17,10 +17,29 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from ..services.context import ServiceContext
+from ..context import ServiceContext
+from ..registry import PERIODIC
 from .queue import fail_abandoned, run_one, worker_name
 
 log = logging.getLogger(__name__)
+
+
+class PeriodicRunner:
+    """Runs each registered periodic task (the watch folder, ...) when its time has come."""
+
+    def __init__(self) -> None:
+        self._due: dict[str, float] = {}
+
+    def run(self, ctx: ServiceContext) -> None:
+        now = time.monotonic()
+        for name, periodic in list(PERIODIC.items()):
+            if now < self._due.get(name, 0.0):
+                continue
+            self._due[name] = now + periodic.seconds
+            try:
+                periodic.fn(ctx)
+            except Exception:
+                log.exception("periodic task failed", extra={"task": name})
 
 
 class EmbeddedWorker:
@@ -38,6 +57,7 @@ class EmbeddedWorker:
         self.watch_seconds = watch_seconds
         self.watch = watch
         self._next_watch = 0.0
+        self._periodic = PeriodicRunner()
         self.name = f"{worker_name()}:{label}"
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -83,13 +103,8 @@ class EmbeddedWorker:
                 self._wake.clear()
 
     def _housekeeping(self) -> None:
-        if self.watch and self.ctx.config.watch is not None:
-            try:
-                from ..services.scans import ingest_watch_folder
-
-                ingest_watch_folder(self.ctx)
-            except Exception:
-                log.exception("could not read the watch folder")
+        if self.watch:
+            self._periodic.run(self.ctx)
         try:
             fail_abandoned(self.ctx)
         except Exception:

@@ -17,89 +17,57 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, select
-
+from ..context import ServiceContext
 from ..errors import InvalidInput, NotFound
 from ..layout import Layout
-from ..store.models import FieldReading, PrintRun, Response, ScanPage, Sheet
-from .context import ServiceContext
-from .printing import layout_for
+from ..responses import CONFLICT_FLAG, blank_value, export_value
+from ..states import FieldState
+from .layouts import find_layout
+from .responses import ResponseInfo, count_responses, list_responses
+
+__all__ = ["count_responses", "iter_records", "record", "write_csv", "write_jsonl"]
 
 
-def _layout(ctx: ServiceContext, cache: dict[tuple[str, str, str], Layout], r: Response) -> Layout:
+def _layout(ctx: ServiceContext, cache: dict[tuple[str, str, str], Layout], r: ResponseInfo) -> Layout:
     key = (r.questionnaire, r.version, r.variant)
     if key not in cache:
-        layout = layout_for(ctx, *key)
+        layout = find_layout(ctx, *key)
         if layout is None:  # a response exists only for a page that was read with its layout
             raise NotFound(f"There is no layout for {r.questionnaire} {r.version} ({r.variant}).")
         cache[key] = layout
     return cache[key]
 
 
-def count_responses(ctx: ServiceContext) -> int:
-    with ctx.db.session() as s:
-        return int(s.scalar(select(func.count()).select_from(Response)) or 0)
-
-
 def iter_records(ctx: ServiceContext, offset: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Export records in a stable order (by response), ``limit`` at a time from ``offset``."""
     layouts: dict[tuple[str, str, str], Layout] = {}
-    with ctx.db.session() as s:
-        query = select(Response).order_by(Response.id).offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        responses = list(s.scalars(query))
-        ids = [r.id for r in responses]
-        readings: dict[int, dict[str, FieldReading]] = {i: {} for i in ids}
-        for fr in s.scalars(select(FieldReading).where(FieldReading.response_id.in_(ids))):
-            readings[fr.response_id][fr.field_id] = fr
-        pages: dict[int, set[int]] = {i: set() for i in ids}
-        for response_id, page in s.execute(select(ScanPage.response_id, ScanPage.page).where(
-                ScanPage.response_id.in_(ids), ScanPage.state == "read")):
-            if response_id is not None and page is not None:
-                pages[response_id].add(page)
-        batches = dict(s.execute(select(Sheet.sheet_id, PrintRun.batch).join(
-            PrintRun, PrintRun.id == Sheet.print_run_id).where(
-            Sheet.sheet_id.in_({r.sheet_id for r in responses}))).all())
-    for r in responses:
-        yield record(_layout(ctx, layouts, r), r, readings[r.id], sorted(pages[r.id]),
-                     batches.get(r.sheet_id))
+    for r in list_responses(ctx, offset, limit):
+        yield record(_layout(ctx, layouts, r), r)
 
 
-def record(layout: Layout, r: Response, readings: dict[str, FieldReading], received: list[int],
-           batch: str | None) -> dict[str, Any]:
+def record(layout: Layout, r: ResponseInfo) -> dict[str, Any]:
+    """The export record of one response: every field of its layout, with value, state and confidence."""
     answers: dict[str, dict[str, Any]] = {}
     types: dict[str, str] = {}
     for page in layout.pages:
         for f in page.fields:
             types.setdefault(f.id, f.type)
     for field_id, kind in types.items():
-        fr = readings.get(field_id)
-        if fr is None:
-            blank: Any = [] if kind == "multi_choice" else ("" if kind == "text" else None)
-            answers[field_id] = {"value": blank, "state": "queued", "confidence": 0.0}
+        fv = r.fields.get(field_id)
+        if fv is None:
+            answers[field_id] = {"value": blank_value(kind), "state": FieldState.QUEUED.value, "confidence": 0.0}
         else:
-            value = fr.value.get("v")
-            if kind == "multi_choice":
-                value = sorted(value or [])
-            elif kind == "text":
-                value = value or ""
-            answers[field_id] = {"value": value, "state": fr.state, "confidence": float(fr.confidence)}
-    needed = {p.page for p in layout.pages if p.fields}
-    if not needed <= set(received):
-        status = "incomplete"
-    elif r.conflict_of is not None or any(a["state"] == "queued" for a in answers.values()):
-        status = "needs_verification"
-    else:
-        status = "complete"
+            answers[field_id] = {"value": export_value(kind, fv.value), "state": fv.state.value,
+                                 "confidence": float(fv.confidence)}
+    status = r.status({p.page for p in layout.pages if p.fields})
     out: dict[str, Any] = {
-        "response": r.public_id, "sheet": r.sheet_id, "questionnaire": r.questionnaire,
-        "version": r.version, "variant": r.variant, "batch": batch,
-        "pages": {"expected": len(layout.pages), "received": received},
-        "status": status, "answers": answers,
+        "response": r.public_id, "sheet": r.sheet, "questionnaire": r.questionnaire,
+        "version": r.version, "variant": r.variant, "batch": r.batch,
+        "pages": {"expected": len(layout.pages), "received": r.received},
+        "status": status.value, "answers": answers,
     }
     if r.conflict_of is not None:
-        out["flags"] = ["sheet_seen_twice_with_different_answers"]
+        out["flags"] = [CONFLICT_FLAG]
     return out
 
 

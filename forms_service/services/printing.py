@@ -22,12 +22,17 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from .. import storage
+from ..context import ServiceContext
 from ..errors import FrozenVersionError, InvalidInput, NotFound, RenderError
-from ..layout import Layout, dump_layout, dumps_layout, layout_path, load_layout
+from ..jobs.queue import enqueue
+from ..layout import Layout, dump_layout, dumps_layout, layout_path
+from ..registry import JobHandle, task
 from ..sheets import new_sheet_id
+from ..states import PrintRunState
 from ..store.models import PrintRun, Sheet, utcnow
 from . import questionnaires
-from .context import ServiceContext
+from .layouts import variants
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ class PrintRunInfo:
     variant: str
     copies: int
     batch: str | None
-    state: str
+    state: PrintRunState
     copies_done: int
     pages_per_copy: int | None
     error: str | None
@@ -58,47 +63,6 @@ class PrintRunInfo:
     def filename(self) -> str:
         label = re.sub(r"[^A-Za-z0-9-]+", "-", self.batch or "")
         return "-".join(p for p in (self.questionnaire, self.version, self.variant, label, f"run{self.id}") if p) + ".pdf"
-
-
-def variants() -> tuple[str, ...]:
-    from ..render import VARIANTS
-
-    return tuple(VARIANTS)
-
-
-def layout_for(
-    ctx: ServiceContext, questionnaire: str, version: str, variant: str, *, keep: bool = True
-) -> Layout | None:
-    """The layout of a variant: its layout file, or, where there is none yet, drawn from the definition.
-
-    A print run writes the layout file of what it prints; a page can come back
-    without one (a sample copy printed from the preview, forms printed by
-    another installation from the same definition). The layout is then drawn
-    from the definition, as a print run would draw it; with ``keep`` (a page
-    is read with it) it is kept as its file and the version is frozen, as
-    printing would have frozen it. ``None`` when the service has no such
-    questionnaire version or variant.
-    """
-    from ..render import build_layout
-
-    path = layout_path(ctx.config.layouts, questionnaire, version, variant)
-    if path.exists():
-        return load_layout(path)
-    if variant not in variants():
-        return None
-    try:
-        info = questionnaires.get_version(ctx, questionnaire, version)
-    except NotFound:
-        return None
-    layout = build_layout(questionnaires.get_questionnaire(ctx, questionnaire, version), variant)
-    if not keep:
-        return layout
-    questionnaires.freeze(ctx, info.id)
-    try:
-        dump_layout(layout, path)
-    except OSError as exc:  # a read-only layouts folder: the drawing still serves this process
-        log.warning("could not keep the %s layout of %s %s as %s: %s", variant, questionnaire, version, path, exc)
-    return layout
 
 
 def check_order(ctx: ServiceContext, variant: str, copies: int, batch: str | None) -> str | None:
@@ -130,7 +94,7 @@ def order_print_run(
     version: str | None = None,
     ordered_by: int | None = None,
 ) -> PrintRunInfo:
-    """Record a print run (state ``queued``); the drawing happens in :func:`draw_print_run`."""
+    """Record a print run (state ``pending``); the drawing happens in :func:`draw_print_run`."""
     batch = check_order(ctx, variant, copies, batch)
     info = questionnaires.get_version(ctx, questionnaire, version)
     with ctx.db.session() as s:
@@ -147,17 +111,20 @@ def order_print_run(
 
 def queue_print_run(ctx: ServiceContext, **order: Any) -> PrintRunInfo:
     """Order a print run and leave the drawing to the background worker."""
-    from ..jobs.queue import enqueue
-
     info = order_print_run(ctx, **order)
     enqueue(ctx, "render_print_run", {"print_run": info.id}, total=info.copies)
     return info
 
 
+@task("render_print_run")
+def render_print_run(ctx: ServiceContext, job: JobHandle) -> None:
+    draw_print_run(ctx, int(job.payload["print_run"]), progress=job.progress)
+
+
 def draw_print_run(
     ctx: ServiceContext, run_id: int, output: Path | None = None, progress: Progress | None = None
 ) -> PrintRunInfo:
-    """Draw the run's PDF, refresh the layout file, and record its sheets.
+    """Draw the run's PDF into storage (and a copy to ``output``), refresh the layout file, record its sheets.
 
     Safe to run again after a crash: the PDF is written atomically and the
     sheets are recorded in the same transaction that marks the run done.
@@ -170,10 +137,9 @@ def draw_print_run(
             raise NotFound(f"There is no print run {run_id}.")
         qv = run.questionnaire_version
         qid, version, variant, copies = qv.questionnaire, qv.version, run.variant, run.copies
-        run.state, run.error = "running", None
+        run.state, run.error = PrintRunState.RUNNING, None
     q = questionnaires.get_questionnaire(ctx, qid, version)
-    target = output or (ctx.config.print_dir / f"run-{run_id}.pdf")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    key = storage.print_run_pdf_key(run_id)
     sheet_ids = _fresh_sheet_ids(ctx, copies)
     layout_file = layout_path(ctx.config.layouts, qid, version, variant)
     step = max(1, copies // 100)
@@ -189,10 +155,13 @@ def draw_print_run(
 
     try:
         _check_layout_kept(ctx, run_id, build_layout(q, variant), layout_file)
-        result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report)
+        with ctx.storage.writing(key) as target:
+            result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report)
     except (RenderError, FrozenVersionError) as exc:
         _fail(ctx, run_id, exc.message)
         raise
+    if output is not None:
+        ctx.storage.copy_out(key, output)
     dump_layout(result.layout, layout_file)
     with ctx.db.session() as s:
         run = s.get(PrintRun, run_id)
@@ -202,8 +171,8 @@ def draw_print_run(
             Sheet(sheet_id=sheet, print_run_id=run_id, copy=i)
             for i, (sheet, _pages) in enumerate(result.sheets, start=1)
         )
-        run.state, run.copies_done, run.pages_per_copy = "done", copies, result.pages_per_copy
-        run.pdf_path, run.finished_at = str(target), utcnow()
+        run.state, run.copies_done, run.pages_per_copy = PrintRunState.DONE, copies, result.pages_per_copy
+        run.pdf_key, run.finished_at = key, utcnow()
     return get_print_run(ctx, run_id)
 
 
@@ -211,7 +180,7 @@ def _fail(ctx: ServiceContext, run_id: int, message: str) -> None:
     with ctx.db.session() as s:
         run = s.get(PrintRun, run_id)
         assert run is not None
-        run.state, run.error, run.finished_at = "failed", message, utcnow()
+        run.state, run.error, run.finished_at = PrintRunState.FAILED, message, utcnow()
 
 
 def _check_layout_kept(ctx: ServiceContext, run_id: int, layout: Layout, path: Path) -> None:
@@ -223,7 +192,7 @@ def _check_layout_kept(ctx: ServiceContext, run_id: int, layout: Layout, path: P
             earlier = s.scalar(
                 select(func.count()).select_from(PrintRun).where(
                     PrintRun.questionnaire_version_id == this.questionnaire_version_id,
-                    PrintRun.variant == this.variant, PrintRun.state == "done", PrintRun.id != run_id,
+                    PrintRun.variant == this.variant, PrintRun.state == PrintRunState.DONE, PrintRun.id != run_id,
                 )
             )
         if earlier:
@@ -306,18 +275,19 @@ def _runs(ctx: ServiceContext, run_id: int | None) -> list[PrintRunInfo]:
                 PrintRunInfo(
                     run.id, qv.questionnaire, qv.version, run.variant, run.copies, run.batch, run.state,
                     run.copies_done, run.pages_per_copy, run.error, run.created_at, run.finished_at,
-                    int(n or 0), bool(run.pdf_path and Path(run.pdf_path).exists()),
+                    int(n or 0), ctx.storage.exists(run.pdf_key),
                 )
             )
         return out
 
 
 def pdf_path(ctx: ServiceContext, run_id: int) -> Path:
+    """The local file of a print run's PDF, to send or copy."""
     with ctx.db.session() as s:
         run = s.get(PrintRun, run_id)
-        if run is None or run.state != "done" or not run.pdf_path or not Path(run.pdf_path).exists():
+        if run is None or run.state != PrintRunState.DONE or not ctx.storage.exists(run.pdf_key):
             raise NotFound("This print run has no PDF (yet): wait until it is drawn.")
-        return Path(run.pdf_path)
+        return ctx.storage.path(run.pdf_key or "")
 
 
 def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> Path:
@@ -327,12 +297,12 @@ def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: 
     if variant not in variants():
         raise NotFound(f"{variant!r} is not a printed variant.")
     info = questionnaires.get_version(ctx, questionnaire, version)
-    path = ctx.config.previews_dir / questionnaire / version / f"{variant}-{info.sha256[:12]}.pdf"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    key = storage.preview_key(questionnaire, version, variant, info.sha256)
+    if not ctx.storage.exists(key):
         q = questionnaires.get_questionnaire(ctx, questionnaire, version)
-        render_pdf(q, variant, path, copies=1)
-    return path
+        with ctx.storage.writing(key) as partial:
+            render_pdf(q, variant, partial, copies=1)
+    return ctx.storage.path(key)
 
 
 def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: str, page: int) -> bytes:
@@ -343,20 +313,18 @@ def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: 
 
     with _PREVIEW_LOCK:  # a page of previews asks for all its images at once
         pdf = preview_pdf(ctx, questionnaire, version, variant)
-        png = pdf.with_name(f"{pdf.stem}-p{page}.png")
-        if png.exists():
-            return png.read_bytes()
+        sha = questionnaires.get_version(ctx, questionnaire, version).sha256
+        key = storage.preview_key(questionnaire, version, variant, sha, page)
+        if ctx.storage.exists(key):
+            return ctx.storage.read(key)
         images = render_previews(pdf, dpi=80)
         if not 1 <= page <= len(images):
             raise NotFound(f"The {variant} variant has pages 1 to {len(images)}; there is no page {page}.")
         for n, image in enumerate(images, start=1):
             buf = io.BytesIO()
             image.save(buf, format="PNG", optimize=True)
-            target = pdf.with_name(f"{pdf.stem}-p{n}.png")
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(buf.getvalue())
-            tmp.replace(target)
-        return png.read_bytes()
+            ctx.storage.write(storage.preview_key(questionnaire, version, variant, sha, n), buf.getvalue())
+        return ctx.storage.read(key)
 
 
 def preview_page_count(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> int:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..context import ServiceContext
 from ..errors import FrozenVersionError, NotFound, QuestionnaireError
 from ..questionnaire import LoadedDefinition, Questionnaire, find_definitions, load_definition
 from ..questionnaire.loader import parse_definition
 from ..store.models import QuestionnaireVersion, utcnow
-from .context import ServiceContext
 
 
 @dataclass(frozen=True)

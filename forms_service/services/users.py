@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..context import ServiceContext
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.models import ROLES, ApiToken, User, UserRole, utcnow
-from .context import ServiceContext
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,79}$")
 MIN_PASSWORD = 10

@@ -36,8 +36,10 @@ def safe_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, home: Path | None = None) -> None:
         self.url = url
+        #: FORMS_SERVICE_HOME, for the migrations that move stored files (None: they only rewrite rows)
+        self.home = home
         try:
             parsed = make_url(url)
         except ArgumentError:
@@ -98,6 +100,7 @@ class Database:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["engine"] = self.engine
+        cfg.attributes["home"] = self.home
         return cfg
 
     def upgrade(self) -> str | None:

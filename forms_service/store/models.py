@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Integer,
     MetaData,
@@ -24,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ..states import FieldState, JobState, PrintRunState, ScanFileState, ScanPageState, values
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -45,6 +48,12 @@ ROLES = (
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def state_column(enum: type[Any]) -> Enum:
+    """A state stored as its value in a plain VARCHAR(16) (no database enum type to migrate)."""
+    return Enum(enum, native_enum=False, length=16, values_callable=values, validate_strings=True,
+                create_constraint=False)
 
 
 class Base(DeclarativeBase):
@@ -121,10 +130,10 @@ class PrintRun(Base):
     variant: Mapped[str] = mapped_column(String(32))
     copies: Mapped[int] = mapped_column(Integer)
     batch: Mapped[str | None] = mapped_column(String(80), default=None)
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[PrintRunState] = mapped_column(state_column(PrintRunState), default=PrintRunState.PENDING)
     copies_done: Mapped[int] = mapped_column(Integer, default=0)
     pages_per_copy: Mapped[int | None] = mapped_column(Integer, default=None)
-    pdf_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    pdf_key: Mapped[str | None] = mapped_column(String(500), default=None)  # a storage key
     error: Mapped[str | None] = mapped_column(Text, default=None)
     ordered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -151,7 +160,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[JobState] = mapped_column(state_column(JobState), default=JobState.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -173,7 +182,7 @@ class ScanFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str | None] = mapped_column(String(16), default=None)
-    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued, read, rejected, purged
+    state: Mapped[ScanFileState] = mapped_column(state_column(ScanFileState), default=ScanFileState.PENDING)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None, index=True)
@@ -190,8 +199,8 @@ class ScanPage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_file_id: Mapped[int] = mapped_column(ForeignKey("scan_files.id", ondelete="CASCADE"), index=True)
     source_index: Mapped[int] = mapped_column(Integer)
-    # queued, read, duplicate, conflict, unidentified, rejected
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[ScanPageState] = mapped_column(state_column(ScanPageState), default=ScanPageState.PENDING,
+                                                 index=True)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     questionnaire: Mapped[str | None] = mapped_column(String(64), default=None)
     version: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -203,7 +212,7 @@ class ScanPage(Base):
     dpi: Mapped[float | None] = mapped_column(default=None)
     bilevel: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    image_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    image_key: Mapped[str | None] = mapped_column(String(500), default=None)  # a storage key
     read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -236,9 +245,9 @@ class FieldReading(Base):
     type: Mapped[str] = mapped_column(String(16))
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"v": value}
     confidence: Mapped[float] = mapped_column(default=0.0)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # auto, queued, verified
+    state: Mapped[FieldState] = mapped_column(state_column(FieldState), default=FieldState.QUEUED, index=True)
     page: Mapped[int | None] = mapped_column(Integer, default=None)
     suggestion: Mapped[str | None] = mapped_column(Text, default=None)
-    crop_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    crop_key: Mapped[str | None] = mapped_column(String(500), default=None)  # a storage key
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,9 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..errors import FormsServiceError
+from ..http import service_context
 from ..services import users
 from ..store.models import ROLES
-from . import service_context
 from .auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -21,9 +21,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..errors import InvalidInput
+from ..http import service_context
 from ..services import users
 from ..services.users import MIN_PASSWORD, UserInfo
-from . import service_context
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

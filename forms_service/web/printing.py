@@ -12,8 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..errors import FormsServiceError
+from ..http import service_context, wake_worker
 from ..services import printing, questionnaires
-from . import service_context, wake_worker
 from .auth import roles_required
 
 bp = Blueprint("printing", __name__, url_prefix="/print")

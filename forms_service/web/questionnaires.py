@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, render_template
 from flask_login import login_required
 
+from ..http import service_context
 from ..services import questionnaires
-from . import service_context
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
 

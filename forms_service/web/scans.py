@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import IntegerField, SelectField, StringField
@@ -12,8 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from ..errors import FormsServiceError, InvalidInput
-from ..services import questionnaires, scans
-from . import service_context, wake_worker
+from ..http import service_context, wake_worker
+from ..services import identify as identifying
+from ..services import ingest, layouts, questionnaires
 from .auth import roles_required
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
@@ -50,48 +51,48 @@ def index() -> Any:
         if not uploads:
             form.files.errors = ["Choose one or more scan files to upload."]
         else:
-            batch = scans.accept_files(ctx, ((f.filename or "unnamed", f.read()) for f in uploads))
+            batch = ingest.accept_files(ctx, ((f.filename or "unnamed", f.read()) for f in uploads))
             wake_worker()
             return redirect(url_for("scans.job", job_id=batch.job_id))
     status = 200 if not form.errors else 400
-    return render_template("scans/index.html", form=form, jobs=scans.recent_jobs(ctx),
-                           unidentified=scans.count_unidentified(ctx)), status
+    return render_template("scans/index.html", form=form, jobs=ingest.recent_jobs(ctx),
+                           unidentified=identifying.count_unidentified(ctx)), status
 
 
 @bp.get("/jobs/<int:job_id>")
 @roles_required("verifier")
 def job(job_id: int) -> Any:
-    return render_template("scans/job.html", summary=scans.job_summary(service_context(), job_id))
+    return render_template("scans/job.html", summary=ingest.job_summary(service_context(), job_id))
 
 
 @bp.get("/jobs/<int:job_id>.json")
 @roles_required("verifier")
 def job_status(job_id: int) -> Any:
-    s = scans.job_summary(service_context(), job_id)
+    s = ingest.job_summary(service_context(), job_id)
     return jsonify({"state": s.state, "done": s.pages_done, "total": s.pages_total,
-                    "message": scans.summary_text(s)})
+                    "message": ingest.summary_text(s)})
 
 
 @bp.get("/unidentified")
 @roles_required("verifier")
 def unidentified() -> Any:
-    return render_template("scans/unidentified.html", pages=scans.unidentified_pages(service_context()))
+    return render_template("scans/unidentified.html", pages=identifying.unidentified_pages(service_context()))
 
 
 @bp.route("/unidentified/<int:page_id>", methods=["GET", "POST"])
 @roles_required("verifier")
 def identify(page_id: int) -> Any:
     ctx = service_context()
-    page = scans.unidentified_page(ctx, page_id)
+    page = identifying.unidentified_page(ctx, page_id)
     form = IdentifyForm()
     form.form.choices = [
         SelectChoice(f"{v.questionnaire}@{v.version}@{variant}", f"{v.title} {v.version}, {variant}")
-        for v in questionnaires.list_versions(ctx) for variant in ("standard", "large-print", "easy-read")
+        for v in questionnaires.list_versions(ctx) for variant in layouts.variants()
     ]
     if form.validate_on_submit():
         qid, version, variant = (form.form.data or "").split("@")
         try:
-            scans.identify_page(ctx, page_id, qid, version, variant, form.page.data or 0,
+            identifying.identify_page(ctx, page_id, qid, version, variant, form.page.data or 0,
                                 form.sheet.data or "", int(form.rotation.data or 0))
         except (InvalidInput, FormsServiceError) as exc:
             form.sheet.errors = [exc.message]
@@ -105,7 +106,7 @@ def identify(page_id: int) -> Any:
 @bp.post("/unidentified/<int:page_id>/set-aside")
 @roles_required("verifier")
 def set_aside(page_id: int) -> Any:
-    page = scans.set_aside_page(service_context(), page_id)  # CSRFProtect has checked the form's token
+    page = identifying.set_aside_page(service_context(), page_id)  # CSRFProtect has checked the form's token
     flash(f"Page {page['page']} of {page['file']} was set aside: scan it again and upload the new file.", "success")
     return redirect(url_for("scans.unidentified"))
 
@@ -113,5 +114,4 @@ def set_aside(page_id: int) -> Any:
 @bp.get("/unidentified/<int:page_id>.png")
 @roles_required("verifier")
 def page_image(page_id: int) -> Any:
-    page = scans.unidentified_page(service_context(), page_id)
-    return send_file(page["image_path"], mimetype="image/png")
+    return Response(identifying.page_picture(service_context(), page_id), mimetype="image/png")

@@ -15,7 +15,7 @@ from tests.conftest import SHIPPED
 def test_db_upgrade_on_an_empty_home(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "Database is at revision 0002" in result.output
+    assert "Database is at revision 0003" in result.output
     assert cli("db", "upgrade").exit_code == 0  # idempotent
 
 
@@ -150,7 +150,7 @@ def test_setup_makes_an_administrator_once(cli_env: dict[str, str]) -> None:
 
 def test_commands_are_shared_with_flask(cli_env: dict[str, str]) -> None:
     flask = Path(sys.executable).with_name("flask")
-    result = subprocess.run([str(flask), "--app", "forms_service.web:create_app", "questionnaire", "list"],
+    result = subprocess.run([str(flask), "--app", "forms_service.wsgi", "questionnaire", "list"],
                             capture_output=True, text=True, env={**os.environ, **cli_env}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "big-leeds-conversation\t2026-11" in result.stdout

@@ -16,7 +16,7 @@ from forms_service.errors import NotFound
 from forms_service.jobs import run_pending
 from forms_service.jobs.queue import run_job
 from forms_service.schemas import __file__ as schemas_init
-from forms_service.services import export, scans, users
+from forms_service.services import export, identify, ingest, users
 from forms_service.store.models import ScanPage
 from forms_service.synth.batch import write_scan_files
 from tests.ingest.conftest import Returned, first_sheet, shuffled_pages
@@ -100,16 +100,16 @@ def test_a_page_without_a_readable_code_waits_for_a_person(ctx, returned: Return
 
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG", dpi=(page.dpi, page.dpi))
-    batch = scans.accept_files(ctx, [("torn.png", buf.getvalue())])
+    batch = ingest.accept_files(ctx, [("torn.png", buf.getvalue())])
     run_job(ctx, batch.job_id)
-    waiting = scans.unidentified_pages(ctx)
+    waiting = identify.unidentified_pages(ctx)
     assert len(waiting) == 1 and "No page code could be read" in waiting[0]["reason"]
     # the printed layout was recognised, but with no sheet id nothing is guessed
     assert "looks like page 2 of" in waiting[0]["reason"]
-    assert Path(waiting[0]["image_path"]).exists()
-    scans.identify_page(ctx, waiting[0]["id"], "big-leeds-conversation", "2026-11", "standard", 2,
+    assert ctx.storage.exists(waiting[0]["image_key"])
+    identify.identify_page(ctx, waiting[0]["id"], "big-leeds-conversation", "2026-11", "standard", 2,
                         sheet.sheet.lower(), 0)
-    assert scans.unidentified_pages(ctx) == []
+    assert identify.unidentified_pages(ctx) == []
     record = next(iter(export.iter_records(ctx)))
     assert record["sheet"] == sheet.sheet and record["pages"]["received"] == [2]
     assert record["status"] == "incomplete"
@@ -123,10 +123,10 @@ def test_a_file_that_states_the_wrong_resolution_is_still_read(ctx, returned: Re
     buf = io.BytesIO()
     wrong = round(page.dpi * 1.5)  # as a scanning app that stamps one resolution on every page
     Image.fromarray(page.image).save(buf, format="PNG", dpi=(wrong, wrong))
-    batch = scans.accept_files(ctx, [("stamped.png", buf.getvalue())])
+    batch = ingest.accept_files(ctx, [("stamped.png", buf.getvalue())])
     run_job(ctx, batch.job_id)
-    assert scans.unidentified_pages(ctx) == []
-    summary = scans.job_summary(ctx, batch.job_id)
+    assert identify.unidentified_pages(ctx) == []
+    summary = ingest.job_summary(ctx, batch.job_id)
     assert summary.pages_read == 1
     assert any(f"the file says {wrong} dpi" in note for note in summary.notes)
     record = next(iter(export.iter_records(ctx)))
@@ -146,9 +146,9 @@ def test_phone_photos_stamped_with_a_resolution_are_read(ctx, tmp_path: Path) ->
     sheet = synth_sheets(q, "standard", [new_sheet_id(np.random.default_rng([11, 1]))], rng, preset="phone")[0]
     # a camera app writes a dpi into each JPEG; on a photo it means nothing
     files = write_scan_files(sheet.pages, tmp_path / "phone", "jpeg", "photo")
-    batch = scans.accept_paths(ctx, files)
+    batch = ingest.accept_paths(ctx, files)
     run_job(ctx, batch.job_id)
-    assert scans.unidentified_pages(ctx) == []
+    assert identify.unidentified_pages(ctx) == []
     record = next(iter(export.iter_records(ctx)))
     assert record["pages"]["received"] == list(range(1, len(sheet.pages) + 1))
 
@@ -167,16 +167,16 @@ def test_duplicates_and_photocopies(ctx, returned: Returned) -> None:  # type: i
         return buf.getvalue()
 
     a = first_sheet(returned, "standard")
-    run_job(ctx, scans.accept_files(ctx, [("a2.png", png(a.pages[1], 1))]).job_id)
+    run_job(ctx, ingest.accept_files(ctx, [("a2.png", png(a.pages[1], 1))]).job_id)
     # the same page again in another file: noted and ignored
-    run_job(ctx, scans.accept_files(ctx, [("a2-again.png", png(a.pages[1], 9))]).job_id)
+    run_job(ctx, ingest.accept_files(ctx, [("a2-again.png", png(a.pages[1], 9))]).job_id)
     with ctx.db.session() as s:
         duplicates = list(s.scalars(select(ScanPage).where(ScanPage.state == "duplicate")))
     assert len(duplicates) == 1 and "already read" in (duplicates[0].reason or "")
     # a photocopy of the blank form: the same sheet id, other answers
     q = load_definition(SHIPPED).questionnaire
     copy = synth_sheets(q, "standard", [a.sheet], np.random.default_rng(99))[0]
-    run_job(ctx, scans.accept_files(ctx, [("copy2.png", png(copy.pages[1], 1))]).job_id)
+    run_job(ctx, ingest.accept_files(ctx, [("copy2.png", png(copy.pages[1], 1))]).job_id)
     records = list(export.iter_records(ctx))
     assert [r["sheet"] for r in records] == [a.sheet, a.sheet]
     assert "flags" not in records[0]
@@ -211,7 +211,7 @@ def test_api_upload_progress_and_responses(client, make_user, ctx, returned: Ret
 def test_a_crash_mid_batch_loses_nothing(ctx, returned: Returned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sheet = first_sheet(returned, "standard")
     [pdf] = write_scan_files(sheet.pages, tmp_path / "crash", "pdf", "c")
-    batch = scans.accept_files(ctx, [("c.pdf", pdf.read_bytes())])
+    batch = ingest.accept_files(ctx, [("c.pdf", pdf.read_bytes())])
     calls = {"n": 0}
 
     def die_after_two_pages(done: int, total: int) -> None:
@@ -244,17 +244,17 @@ def test_watch_folder(ctx, returned: Returned, tmp_path: Path) -> None:  # type:
     ctx.config = ctx.config.with_(watch=watch)
     write_scan_files(first_sheet(returned, "easy-read").pages[:2], watch, "pdf", "dropped")
     (watch / "letter.txt").write_text("not a scan")
-    batch = scans.ingest_watch_folder(ctx, settle_seconds=0)
+    batch = ingest.ingest_watch_folder(ctx, settle_seconds=0)
     assert batch is not None and [f.state for f in batch.files] == ["accepted", "rejected"]
     assert sorted(p.name for p in watch.rglob("*") if p.is_file()) == ["letter.txt", "letter.txt.txt"]
     assert "letter.txt" in (watch / "rejected" / "letter.txt.txt").read_text()
     run_pending(ctx)
-    assert scans.job_summary(ctx, batch.job_id).pages_read == 2
+    assert ingest.job_summary(ctx, batch.job_id).pages_read == 2
 
 
 def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layouts: Path, sqlite_url: str,
                                                              returned: Returned) -> None:
-    from forms_service.services.context import ServiceContext
+    from forms_service.context import ServiceContext
     from forms_service.services.questionnaires import sync_definitions
     from tests.conftest import make_config
 
@@ -265,10 +265,10 @@ def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layo
     try:
         context.db.upgrade()
         sync_definitions(context)
-        batch = scans.accept_files(context, [(p.name, p.read_bytes()) for p in sorted(scan_dir.iterdir())])
+        batch = ingest.accept_files(context, [(p.name, p.read_bytes()) for p in sorted(scan_dir.iterdir())])
         run_job(context, batch.job_id)
         record = next(iter(export.iter_records(context)))
-        summary = scans.job_summary(context, batch.job_id)
+        summary = ingest.job_summary(context, batch.job_id)
     finally:
         context.close()
     assert record["sheet"] == sheet.sheet and record["status"] == "needs_verification"
@@ -293,31 +293,31 @@ def test_a_page_that_cannot_be_lined_up_is_kept_upright_for_the_person(ctx, retu
         upright[max(0, int((y - 40) * k)):int((y + 40) * k), max(0, int((x - 40) * k)):int((x + 40) * k)] = 255
     buf = io.BytesIO()
     Image.fromarray(upright[::-1, ::-1].copy()).save(buf, format="PNG", dpi=(page.dpi, page.dpi))
-    batch = scans.accept_files(ctx, [("upside-down.png", buf.getvalue())])
+    batch = ingest.accept_files(ctx, [("upside-down.png", buf.getvalue())])
     run_job(ctx, batch.job_id)
-    [waiting] = scans.unidentified_pages(ctx)
+    [waiting] = identify.unidentified_pages(ctx)
     assert waiting["reason"].startswith("The page could not be lined up")
     assert waiting["reason"].endswith("identifying it by hand will not help: scan it again, flat, "
                                       "with the whole page in view.")
     with ctx.db.session() as s:
         row = s.get(ScanPage, waiting["id"])
         assert row is not None and row.details["turned"] == 180
-    shown = np.asarray(Image.open(waiting["image_path"]).convert("L"), dtype=np.float32)
+    shown = np.asarray(Image.open(ctx.storage.path(waiting["image_key"])).convert("L"), dtype=np.float32)
     small = np.asarray(Image.fromarray(upright).resize((shown.shape[1], shown.shape[0])), dtype=np.float32)
     assert np.abs(shown - small).mean() < np.abs(shown - small[::-1, ::-1]).mean()
     # what they see is the right way up: the service turns the scan by 180 degrees, and still cannot line it up
     with pytest.raises(InvalidInput, match="could not be lined up"):
-        scans.identify_page(ctx, waiting["id"], "big-leeds-conversation", "2026-11", "standard", 2, sheet.sheet, 0)
-    assert len(scans.unidentified_pages(ctx)) == 1
+        identify.identify_page(ctx, waiting["id"], "big-leeds-conversation", "2026-11", "standard", 2, sheet.sheet, 0)
+    assert len(identify.unidentified_pages(ctx)) == 1
     # so the person sets it aside for a new scan: it leaves the queue and the job says so
     assert waiting["needs_new_scan"]
-    scans.set_aside_page(ctx, waiting["id"])
-    assert scans.unidentified_pages(ctx) == []
-    summary = scans.job_summary(ctx, batch.job_id)
+    identify.set_aside_page(ctx, waiting["id"])
+    assert identify.unidentified_pages(ctx) == []
+    summary = ingest.job_summary(ctx, batch.job_id)
     assert [(p["file"], p["page"]) for p in summary.pages_set_aside] == [("upside-down.png", 1)]
-    assert summary.pages_unidentified == [] and "1 page(s) set aside for a new scan" in scans.summary_text(summary)
+    assert summary.pages_unidentified == [] and "1 page(s) set aside for a new scan" in ingest.summary_text(summary)
     with pytest.raises(NotFound, match="not waiting to be identified"):
-        scans.set_aside_page(ctx, waiting["id"])
+        identify.set_aside_page(ctx, waiting["id"])
 
 
 def test_a_variant_without_a_layout_file_is_read_with_its_layout_drawn_again(ctx, returned: Returned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -331,8 +331,8 @@ def test_a_variant_without_a_layout_file_is_read_with_its_layout_drawn_again(ctx
     path.unlink()
     assert not get_version(ctx, "big-leeds-conversation", "2026-11").frozen
     files = write_scan_files(sheet.pages, tmp_path / "files", "pdf")
-    run_job(ctx, scans.accept_files(ctx, [(f.name, f.read_bytes()) for f in files]).job_id)
-    assert scans.unidentified_pages(ctx) == []
+    run_job(ctx, ingest.accept_files(ctx, [(f.name, f.read_bytes()) for f in files]).job_id)
+    assert identify.unidentified_pages(ctx) == []
     records = list(export.iter_records(ctx))
     assert [r["sheet"] for r in records] == [sheet.sheet]
     assert records[0]["pages"]["received"] == list(range(1, len(sheet.pages) + 1))

@@ -31,7 +31,7 @@ def test_upload_watch_and_identify(client, make_user, ctx, returned: Returned, t
                   (io.BytesIO(b"just words"), "readme.txt")]})
     assert response.status_code == 302
     job_url = response.headers["Location"]
-    assert client.get(job_url + ".json").get_json()["state"] == "queued"
+    assert client.get(job_url + ".json").get_json()["state"] == "pending"
     run_pending(ctx)
     status = client.get(job_url + ".json").get_json()
     assert status["state"] == "done" and status["done"] == status["total"] == 4

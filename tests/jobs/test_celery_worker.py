@@ -28,12 +28,12 @@ import pytest
 from sqlalchemy import select, update
 
 from forms_service.config import Config, load_config
+from forms_service.context import ServiceContext
 from forms_service.errors import ConfigurationError
 from forms_service.jobs import get_job
 from forms_service.jobs.queue import worker_name
 from forms_service.questionnaire import load_definition
-from forms_service.services import scans
-from forms_service.services.context import ServiceContext
+from forms_service.services import ingest
 from forms_service.services.questionnaires import sync_definitions
 from forms_service.sheets import new_sheet_id
 from forms_service.store.models import Job, ScanPage, utcnow
@@ -183,10 +183,10 @@ def test_celery_worker_reads_a_batch_and_the_watch_folder(celery_home: Shared, s
     settled = time.time() - 10
     os.utime(watch / "dropped.pdf", (settled, settled))
     celery_home.start_worker("--concurrency", "1")
-    batch = scans.accept_files(celery_home.ctx, [("a.pdf", scan_pdf(sheets[:1], celery_home.root / "in", "a"))])
+    batch = ingest.accept_files(celery_home.ctx, [("a.pdf", scan_pdf(sheets[:1], celery_home.root / "in", "a"))])
     job = celery_home.finished(batch.job_id)
     assert job.state == "done", job.message
-    assert scans.job_summary(celery_home.ctx, batch.job_id).pages_read == 6
+    assert ingest.job_summary(celery_home.ctx, batch.job_id).pages_read == 6
     with celery_home.ctx.db.session() as s:
         row = s.get(Job, batch.job_id)
         assert row is not None and row.worker is not None and row.attempts == 1
@@ -198,7 +198,7 @@ def test_celery_worker_reads_a_batch_and_the_watch_folder(celery_home: Shared, s
         watch_job = s.scalar(select(Job.id).where(Job.id != batch.job_id))
     assert watch_job is not None
     assert celery_home.finished(watch_job).state == "done"
-    assert scans.job_summary(celery_home.ctx, watch_job).pages_read == 2
+    assert ingest.job_summary(celery_home.ctx, watch_job).pages_read == 2
 
 
 @needs_redis
@@ -206,7 +206,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery_home_each_db: Shared, sh
     celery_home = celery_home_each_db
     ctx = celery_home.ctx
     first = celery_home.start_worker("--concurrency", "1")
-    batch = scans.accept_files(ctx, [("b.pdf", scan_pdf(sheets, celery_home.root / "in", "b"))])
+    batch = ingest.accept_files(ctx, [("b.pdf", scan_pdf(sheets, celery_home.root / "in", "b"))])
 
     def two_pages_read() -> bool:
         job = get_job(ctx, batch.job_id)
@@ -234,7 +234,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery_home_each_db: Shared, sh
 def test_the_message_carries_only_the_job_id(celery_home: Shared) -> None:
     import redis
 
-    batch = scans.accept_files(celery_home.ctx, [("letter.txt", b"Dear team, my answer is private.")])
+    batch = ingest.accept_files(celery_home.ctx, [("letter.txt", b"Dear team, my answer is private.")])
     queue = celery_home.ctx.config.celery_queue
     client = redis.Redis.from_url(REDIS_URL or "")
     [raw] = client.lrange(f"{queue}:{queue}", 0, -1)  # no worker runs: the message waits
@@ -251,11 +251,11 @@ def test_a_job_whose_message_was_lost_is_sent_by_the_start_up_sweep(celery_home:
     config = celery_home.ctx.config
     down = ServiceContext.from_config(config.with_(broker_url="redis://127.0.0.1:1/0"))  # Redis down
     try:
-        batch = scans.accept_files(down, [("letter.txt", b"not a scan")])  # queued, message lost
+        batch = ingest.accept_files(down, [("letter.txt", b"not a scan")])  # queued, message lost
     finally:
         down.close()
     job = get_job(celery_home.ctx, batch.job_id)
-    assert job is not None and job.state == "queued"
+    assert job is not None and job.state == "pending"
     celery_home.start_worker("--concurrency", "1")
     assert celery_home.finished(batch.job_id).state == "done"
 
@@ -265,9 +265,9 @@ def test_the_database_polling_worker_runs_jobs_and_stops_on_ctrl_c(
 ) -> None:
     with shared_home(tmp_path, layouts, sqlite_url, worker="off") as shared:
         worker = shared.start_worker()
-        batch = scans.accept_files(shared.ctx, [("c.pdf", scan_pdf(sheets[:1], tmp_path / "in", "c"))])
+        batch = ingest.accept_files(shared.ctx, [("c.pdf", scan_pdf(sheets[:1], tmp_path / "in", "c"))])
         assert shared.finished(batch.job_id).state == "done"
-        assert scans.job_summary(shared.ctx, batch.job_id).pages_read == 6
+        assert ingest.job_summary(shared.ctx, batch.job_id).pages_read == 6
         os.killpg(worker.proc.pid, signal.SIGINT)
         assert worker.proc.wait(timeout=15) == 0, worker.output()
         assert "press Ctrl+C to stop" in worker.output()
@@ -307,7 +307,7 @@ def test_worker_command_errors_are_one_sentence(cli, cli_env: dict[str, str]) ->
 
 
 def test_the_web_process_starts_no_worker_in_celery_mode(config: Config) -> None:
-    from forms_service.web import create_app
+    from forms_service.app import create_app
 
     app = create_app(config.with_(worker="celery", broker_url="redis://127.0.0.1:1/0"), start_worker=True)
     try:

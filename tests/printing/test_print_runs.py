@@ -21,7 +21,7 @@ Q = "big-leeds-conversation"
 
 def test_order_and_draw_records_sheets_and_freezes_the_version(ctx) -> None:  # type: ignore[no-untyped-def]
     run = printing.queue_print_run(ctx, questionnaire=Q, variant="standard", copies=3, batch="Estates")
-    assert run.state == "queued" and run.batch == "Estates"
+    assert run.state == "pending" and run.batch == "Estates"
     assert questionnaires.get_version(ctx, Q).frozen
     assert run_pending(ctx) == 1
     done = printing.get_print_run(ctx, run.id)
@@ -97,7 +97,7 @@ def test_facilities_manager_orders_watches_and_downloads(client, make_user, ctx)
         "csrf_token": csrf_token(page)})
     assert response.status_code == 302
     run_url = response.headers["Location"]
-    assert client.get(run_url + ".json").get_json()["state"] == "queued"
+    assert client.get(run_url + ".json").get_json()["state"] == "pending"
     run_pending(ctx)  # the embedded worker's job, run here
     status = client.get(run_url + ".json").get_json()
     assert status == {"state": "done", "copies": 2, "copies_done": 2, "error": None, "pdf_ready": True}

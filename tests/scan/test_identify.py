@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from sqlalchemy import select
 
+from forms_service.context import ServiceContext
 from forms_service.layout import Layout
 from forms_service.questionnaire import load_definition
 from forms_service.questionnaire.loader import parse_definition
@@ -34,7 +35,6 @@ from forms_service.scan.degrade import degrade
 from forms_service.scan.identify import Identified, Unidentified, identify_page
 from forms_service.scan.marks import render_blank
 from forms_service.scan.pipeline import IDENTIFIED_NOTE, PageProblem, PageRead, read_page
-from forms_service.services.context import ServiceContext
 from forms_service.sheets import PageCode
 from forms_service.synth import fill_page, random_respondent
 
@@ -261,15 +261,15 @@ def test_the_service_reads_a_page_whose_code_is_painted_over(
     ctx: ServiceContext, printed: Printed
 ) -> None:
     from forms_service.jobs.queue import run_job
-    from forms_service.services import export, scans
+    from forms_service.services import export, identify, ingest
     from forms_service.store.models import ScanPage
 
     image, dpi = scanned(printed, "standard", 2, "office", 2, seed=21, erase="after")
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG", dpi=(dpi, dpi))
-    batch = scans.accept_files(ctx, [("no-code.png", buf.getvalue())])
+    batch = ingest.accept_files(ctx, [("no-code.png", buf.getvalue())])
     run_job(ctx, batch.job_id)
-    assert scans.unidentified_pages(ctx) == []
+    assert identify.unidentified_pages(ctx) == []
     with ctx.db.session() as s:
         [row] = list(s.scalars(select(ScanPage)))
         assert (row.state, row.page, row.variant, row.sheet_id) == ("read", 2, "standard", SHEETS["standard"])
@@ -288,7 +288,7 @@ def test_a_page_recognised_by_its_layout_must_be_a_sheet_printed_as_that_form(
 ) -> None:
     """The footer's sheet id is checked against the print runs, when the service printed that form."""
     from forms_service.jobs.queue import run_job
-    from forms_service.services import scans
+    from forms_service.services import identify, ingest
     from forms_service.store.models import PrintRun, QuestionnaireVersion, ScanPage, Sheet
 
     with ctx.db.session() as s:
@@ -308,16 +308,16 @@ def test_a_page_recognised_by_its_layout_must_be_a_sheet_printed_as_that_form(
     image, dpi = scanned(printed, "standard", 2, "office", 2, seed=21, erase="after")
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG", dpi=(dpi, dpi))
-    batch = scans.accept_files(ctx, [("no-code.png", buf.getvalue())])
+    batch = ingest.accept_files(ctx, [("no-code.png", buf.getvalue())])
     run_job(ctx, batch.job_id)
     with ctx.db.session() as s:
         [row] = list(s.scalars(select(ScanPage)))
         state = row.state
     if expected is None:
-        assert state == "read" and scans.unidentified_pages(ctx) == []
+        assert state == "read" and identify.unidentified_pages(ctx) == []
         return
     assert state == "unidentified"
-    [waiting] = scans.unidentified_pages(ctx)
+    [waiting] = identify.unidentified_pages(ctx)
     assert "looks like page 2 of the standard form" in waiting["reason"]
     assert f"its footer reads sheet {SHEETS['standard']}" in waiting["reason"] and expected in waiting["reason"]
-    assert Path(waiting["image_path"]).exists()
+    assert ctx.storage.exists(waiting["image_key"])

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from forms_service.context import ServiceContext
 from forms_service.jobs.queue import claim, enqueue, run_pending, task
 from forms_service.services import questionnaires, users
-from forms_service.services.context import ServiceContext
 from forms_service.store.db import Database
 from forms_service.store.models import Base, User
 from tests.conftest import make_config

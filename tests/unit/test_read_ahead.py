@@ -1,4 +1,4 @@
-"""Pages are read on several threads and recorded in their order (services.scans._read_ahead)."""
+"""Pages are read on several threads and recorded in their order (services.ingest._read_ahead)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from forms_service.services.scans import _read_ahead
+from forms_service.services.ingest import _read_ahead
 
 
 def test_readings_come_back_in_the_pages_order_while_later_pages_are_read() -> None:

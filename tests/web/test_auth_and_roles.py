@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from forms_service.app import create_app
 from forms_service.config import Config
-from forms_service.web import create_app
 from tests.conftest import PASSWORD, csrf_token, sign_in
 
 # Every page, and the roles that may see it (administrators may see everything).
