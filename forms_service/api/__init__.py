@@ -17,7 +17,7 @@ from flask import Blueprint, g, jsonify, request
 
 from ..errors import FormsServiceError, InvalidInput
 from ..http import service_context, wake_worker
-from ..services import export, ingest, jobs, printing, questionnaires, users
+from ..services import export, ingest, jobs, printing, questionnaires, users, verify
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -181,3 +181,82 @@ def responses_list() -> Any:
         "items": items, "total": total, "offset": offset, "limit": limit,
         "next": f"/api/v1/responses?offset={following}&limit={limit}" if following < total else None,
     })
+
+
+# -- the verification queue -----------------------------------------------------------------------
+
+
+def _task_json(t: verify.FieldTask) -> dict[str, Any]:
+    return {
+        "id": t.id, "kind": t.kind.value, "response": t.response, "field": t.field, "type": t.type,
+        "question": t.question, "options": [{"value": o.value, "label": o.label} for o in t.options],
+        "value": t.value, "suggestion": t.suggestion, "confidence": t.confidence,
+        "image_url": f"/api/v1/queue/{t.id}/image" if t.has_image else None,
+    }
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name!r} must be a whole number.") from None
+
+
+@bp.get("/queue")
+@token_required("verifier")
+def queue_next() -> Any:
+    kind = request.args.get("kind")
+    if kind is not None and kind not in {k.value for k in verify.TaskKind}:
+        raise InvalidInput(f"'kind' is one of {', '.join(k.value for k in verify.TaskKind)}.")
+    tasks = verify.next_fields(service_context(), g.api_user.id, limit=_int_arg("limit", 1) or 0,
+                               kind=verify.TaskKind(kind) if kind else None,
+                               print_run=_int_arg("print_run", None))
+    return jsonify({"items": [_task_json(t) for t in tasks], "lease_seconds": int(verify.LEASE.total_seconds())})
+
+
+@bp.post("/queue/<int:reading_id>")
+@token_required("verifier")
+def queue_answer(reading_id: int) -> Any:
+    body = _json_body()
+    unknown = set(body) - {"value", "illegible", "flag"}
+    if unknown:
+        raise InvalidInput(f"Unknown key(s) {', '.join(sorted(unknown))}: send 'value' or 'illegible', "
+                           f"and optionally 'flag' with a note for the moderators.")
+    if "illegible" in body and body["illegible"] is not True:
+        raise InvalidInput("'illegible' is true or left out.")
+    flag = body.get("flag")
+    if flag is not None and not isinstance(flag, str):
+        raise InvalidInput("'flag' is a note for the moderators, as text.")
+    args: dict[str, Any] = {"illegible": bool(body.get("illegible")), "flag": flag}
+    if "value" in body:
+        args["value"] = body["value"]
+    task = verify.answer(service_context(), g.api_user.id, reading_id, **args)
+    return jsonify({"id": task.id, "state": "verified", "value": task.value})
+
+
+@bp.post("/queue/renew")
+@token_required("verifier")
+def queue_renew() -> Any:
+    ids = _json_body().get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidInput("Send the ids of the fields you hold as {\"ids\": [1, 2, ...]}.")
+    return jsonify({"held": verify.renew(service_context(), g.api_user.id, ids)})
+
+
+@bp.post("/queue/<int:reading_id>/release")
+@token_required("verifier")
+def queue_release(reading_id: int) -> Any:
+    verify.release(service_context(), g.api_user.id, reading_id)
+    return jsonify({"id": reading_id, "released": True})
+
+
+@bp.get("/queue/<int:reading_id>/image")
+@token_required("verifier")
+def queue_image(reading_id: int) -> Any:
+    from flask import Response as FlaskResponse
+
+    png = verify.image(service_context(), g.api_user.id, reading_id)
+    return FlaskResponse(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})

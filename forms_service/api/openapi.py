@@ -78,6 +78,33 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object", "properties": {"files": {"type": "array", "items": {
                         "type": "string", "contentMediaType": "application/octet-stream"}}}}}}},
             }},
+            "/api/v1/queue": {"get": _op(
+                "The next fields waiting for a person, least certain first, each leased to the caller "
+                "(the same fields again while the caller holds them)", ["verifier"],
+                params=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "kind", "in": "query", "schema": {"enum": ["choice", "text"]}},
+                        {"name": "print_run", "in": "query", "schema": {"type": "integer"}}])},
+            "/api/v1/queue/{reading_id}": {"post": {
+                **_op("A person's answer to a field they hold: its value in the export's form, or "
+                      "illegible (written answers); 'flag' adds a note for the moderators. 409 when the "
+                      "field was answered already or the lease ran out; nothing is changed then",
+                      ["verifier"], params=[_id("reading_id")],
+                      body={"type": "object", "properties": {
+                          "value": {}, "illegible": {"const": True}, "flag": {"type": "string"}}}),
+            }},
+            "/api/v1/queue/renew": {"post": _op(
+                "Renew the caller's leases on the fields they are working on; answers which they still hold",
+                ["verifier"], body={"type": "object", "required": ["ids"],
+                                    "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}})},
+            "/api/v1/queue/{reading_id}/release": {"post": _op(
+                "Give a held field back to the queue (skip it)", ["verifier"], params=[_id("reading_id")])},
+            "/api/v1/queue/{reading_id}/image": {"get": {
+                **_op("The picture of a field (PNG), to the person who holds it and nobody else", ["verifier"],
+                      params=[_id("reading_id")]),
+                "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
+                              "404": {"description": "Not held by the caller",
+                                      "content": {"application/json": {"schema": ERROR}}}},
+            }},
             "/api/v1/responses": {"get": _op(
                 "Export records (docs/export.md), in pages", ["administrator"],
                 params=[{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},

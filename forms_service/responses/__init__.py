@@ -108,7 +108,7 @@ class FieldValue:
     state: FieldState
     page: int | None = None
     suggestion: str | None = None  # text: the OCR suggestion shown to the person
-    crop: str | None = None  # text: the storage key of the first written part's crop
+    crop: str | None = None  # the storage key of the picture a person sees (a text field's first part with one)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -116,14 +116,15 @@ def merge_field(current: FieldValue | None, result: FieldResult, page: int,
                 crop: str | None = None) -> FieldValue:
     """The field's reading once ``result`` (read on ``page``) is taken in.
 
-    ``crop`` is the storage key of the crop kept for a written part (None: none kept).
+    ``crop`` is the storage key of the picture kept for a person: a choice field's boxes, or
+    a writing area (None: none kept).
     A verified field comes back unchanged: the machine never overwrites a person.
     """
     if current is not None and current.state.final:
         return current
     if result.type != "text":
         return FieldValue(result.field_id, result.type, result.value, round(float(result.confidence), 4),
-                          FieldState.AUTO if result.auto else FieldState.QUEUED, page,
+                          FieldState.AUTO if result.auto else FieldState.QUEUED, page, crop=crop,
                           details=dict(result.details))
     parts = dict((current.details if current is not None else {}).get("parts", {}))
     parts[str(result.part or 1)] = {

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..layout import Layout, LayoutPage
+from ..layout import Layout, LayoutField, LayoutPage
 from ..sheets import PageCode
 from .calibration import Calibration
 from .errors import AlignmentError
@@ -48,6 +48,9 @@ READ_DPI = 150.0
 """Resolution of the page warped into layout coordinates, for reading marks."""
 OCR_DPI = 300.0
 """Resolution of a writing area's crop, for OCR and for the person who transcribes it."""
+
+CROP_MARGIN_PT = 6.0
+"""A choice field's crop for a person reaches this far around its boxes."""
 
 PHOTO_PERSPECTIVE_PT = 2.0
 """A page whose registration marks depart this far from a flat page is a photo (its own calibration)."""
@@ -80,7 +83,7 @@ class FieldResult:
     auto: bool
     part: int | None = None
     written: bool | None = None  # text only
-    crop: NDArray[np.uint8] | None = None  # text only: the writing area, for the verifier
+    crop: NDArray[np.uint8] | None = None  # the writing area, or a choice field's boxes, for a person
     word_confidences: list[tuple[str, float]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -288,11 +291,21 @@ def _read_fields(
             results.append(
                 FieldResult(
                     lf.id, lf.type, reading.value, reading.confidence, reading.auto,
+                    # only a field left for a person needs a picture of its boxes
+                    crop=None if reading.auto else alignment.warp(image, READ_DPI, rect=boxes_rect(lf)),
                     details={"boxes": {b.value: b.state for b in reading.boxes},
-                             "ambiguous": reading.ambiguous, "cancelled": reading.cancelled},
+                             "ambiguous": reading.ambiguous, "cancelled": reading.cancelled,
+                             "box_rects": {b.value: [round(v, 2) for v in b.rect] for b in lf.boxes}},
                 )
             )
     return results
+
+
+def boxes_rect(lf: LayoutField) -> tuple[float, float, float, float]:
+    """The rectangle round a choice field's boxes, with a margin (layout points)."""
+    m = CROP_MARGIN_PT
+    return (min(b.rect[0] for b in lf.boxes) - m, min(b.rect[1] for b in lf.boxes) - m,
+            max(b.rect[2] for b in lf.boxes) + m, max(b.rect[3] for b in lf.boxes) + m)
 
 
 def _full(crop: NDArray[np.uint8], rect: tuple[float, float, float, float],

@@ -96,9 +96,10 @@ def _take_fields(ctx: ServiceContext, s: Session, response: Response, sha256: st
         FieldReading.field_id.in_([f.field_id for f in reading.fields])))}
     for result in reading.fields:
         row = stored.get(result.field_id)
-        current = _value(row) if row is not None else None
+        current = field_value(row) if row is not None else None
         crop = None
-        if (result.type == "text" and result.crop is not None and result.written
+        # a picture for the person who will answer it: a field left for a person, a written part
+        if (result.crop is not None and (result.written or not result.auto)
                 and not (current is not None and current.state.final)):
             crop = _store_crop(ctx, storage.crop_key(sha256, source_index, result.field_id, result.part or 1),
                                result.crop)
@@ -111,11 +112,13 @@ def _take_fields(ctx: ServiceContext, s: Session, response: Response, sha256: st
             stored[result.field_id] = row
         row.value, row.confidence, row.state = {"v": merged.value}, merged.confidence, merged.state
         row.page, row.details, row.updated_at = merged.page, merged.details, utcnow()
+        row.crop_key = merged.crop
         if merged.type == "text":
-            row.suggestion, row.crop_key = merged.suggestion, merged.crop
+            row.suggestion = merged.suggestion
 
 
-def _value(row: FieldReading) -> FieldValue:
+def field_value(row: FieldReading) -> FieldValue:
+    """A stored field reading as the pure part knows it."""
     return FieldValue(row.field_id, row.type, (row.value or {}).get("v"), float(row.confidence),
                       FieldState(row.state), row.page, row.suggestion, row.crop_key, dict(row.details or {}))
 
@@ -164,7 +167,7 @@ def list_responses(ctx: ServiceContext, offset: int = 0, limit: int | None = Non
         ids = [r.id for r in responses]
         fields: dict[int, dict[str, FieldValue]] = {i: {} for i in ids}
         for fr in s.scalars(select(FieldReading).where(FieldReading.response_id.in_(ids))):
-            fields[fr.response_id][fr.field_id] = _value(fr)
+            fields[fr.response_id][fr.field_id] = field_value(fr)
         pages: dict[int, set[int]] = {i: set() for i in ids}
         for response_id, page in s.execute(select(ScanPage.response_id, ScanPage.page).where(
                 ScanPage.response_id.in_(ids), ScanPage.state == ScanPageState.READ)):

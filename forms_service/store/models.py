@@ -251,3 +251,42 @@ class FieldReading(Base):
     crop_key: Mapped[str | None] = mapped_column(String(500), default=None)  # a storage key
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """One person's hold on one verification task, so that two people never work on the same one.
+
+    ``task`` names what is held (``field:<id>``, ``page:<id>``); the primary key makes a
+    second hold impossible. A hold runs out at ``expires_at`` unless renewed.
+    """
+
+    __tablename__ = "leases"
+
+    task: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FieldChange(Base):
+    """The audit log: which staff account changed which field from what to what, and when.
+
+    Read by administrators only; never part of an export for analysts or of anything posted.
+    """
+
+    __tablename__ = "field_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_reading_id: Mapped[int | None] = mapped_column(
+        ForeignKey("field_readings.id", ondelete="SET NULL"), default=None, index=True)
+    response_id: Mapped[int] = mapped_column(Integer, index=True)
+    field_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None,
+                                                index=True)
+    action: Mapped[str] = mapped_column(String(16))  # verified, illegible, flagged
+    old_value: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"v": value}
+    new_value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    old_state: Mapped[str] = mapped_column(String(16))
+    new_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

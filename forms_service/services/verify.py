@@ -1,0 +1,372 @@
+"""The verification queue: the fields the machine was not sure of, answered by data-entry staff.
+
+A field reading in state ``queued`` is a task. Tasks come least certain first
+(lowest confidence, then oldest), by kind (``choice``: tick-box fields;
+``text``: written answers to transcribe) and optionally by print run. Each task
+handed out is *leased* to one person (:class:`~forms_service.store.models.Lease`):
+nobody else is given it while the lease runs, the person's screen renews it while
+they work, and a lease that runs out frees the task for others. An answer is
+taken only from the person who holds the lease, only while the field is still
+queued, and only when it is a value the field can have; it makes the field
+``verified`` (never overwritten by a later reading) and is written to the audit
+log with the person, the old and new value and the time.
+
+The same functions serve the web screens and the JSON API (``/api/v1/queue``).
+
+Must never: log answer text; show a person more of a form than the field at hand;
+let the audit log reach an export for analysts or anything posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..context import ServiceContext
+from ..errors import Conflict, InvalidInput, NotFound
+from ..questionnaire import Questionnaire
+from ..responses import export_value, verify_field
+from ..states import FieldState, ScanPageState
+from ..store.models import (
+    FieldChange,
+    FieldReading,
+    Lease,
+    PrintRun,
+    Response,
+    ScanPage,
+    Sheet,
+    utcnow,
+)
+from . import questionnaires
+from .responses import field_value
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+"""How long a task stays with the person it was handed to without being renewed."""
+MAX_TEXT = 5000
+"""The longest written answer a person may type, in characters."""
+
+
+class TaskKind(StrEnum):
+    CHOICE = "choice"  # a tick-box field: single or multiple choice, a rating row
+    TEXT = "text"  # a written answer to transcribe
+
+
+class Action(StrEnum):
+    """What a person did to a field (the audit log's ``action``)."""
+
+    VERIFIED = "verified"  # confirmed or corrected the value
+    ILLEGIBLE = "illegible"  # a written answer nobody can read: verified as blank, marked illegible
+    FLAGGED = "flagged"  # verified, and flagged for a moderator (names or identifies someone, or abusive)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldTask:
+    """One field waiting for a person, as handed to the person who holds it."""
+
+    id: int  # the field reading's id
+    kind: TaskKind
+    response: str  # the response's public id
+    field: str
+    type: str
+    question: str
+    options: tuple[Option, ...]
+    value: Any  # the machine's reading, in the export's value form
+    suggestion: str | None  # text: the OCR suggestion
+    confidence: float
+    has_image: bool
+    batch: str | None
+
+
+def _task(reading_id: int) -> str:
+    return f"field:{reading_id}"
+
+
+def _lease_key() -> Any:
+    """The SQL expression of a field reading's task name (``field:<id>``), for joining leases."""
+    return literal("field:") + cast(FieldReading.id, String)
+
+
+# -- what the fields can be ---------------------------------------------------------------------
+
+
+def _options(q: Questionnaire) -> dict[str, tuple[str, str, tuple[Option, ...]]]:
+    """field id -> (type, the question as printed, the options a person may choose)."""
+    out: dict[str, tuple[str, str, tuple[Option, ...]]] = {}
+    for spec in q.fields():
+        question = q.question(spec.question)
+        choices = question.scale if question.rows else question.options
+        labels = {o.value: o.label for o in choices}
+        out[spec.id] = (spec.type.value, spec.label, tuple(Option(v, labels.get(v, v)) for v in spec.values))
+    return out
+
+
+def _spec(ctx: ServiceContext, r: Response, field_id: str) -> tuple[str, str, tuple[Option, ...]]:
+    specs = _options(questionnaires.get_questionnaire(ctx, r.questionnaire, r.version))
+    if field_id not in specs:
+        raise NotFound(f"{r.questionnaire} {r.version} has no field {field_id!r}.")
+    return specs[field_id]
+
+
+def check_value(kind: str, options: Iterable[Option], value: Any) -> Any:
+    """The value a person gave, in the export's form, or one sentence saying what is wrong with it."""
+    allowed = [o.value for o in options]
+    if kind == "single_choice":
+        if value is None or value in allowed:
+            return value
+        raise InvalidInput(f"Choose one of {', '.join(allowed)}, or none (null); {value!r} is not an option.")
+    if kind == "multi_choice":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput("Give the ticked options as a list, such as [\"arts\", \"law\"] ([] for none).")
+        wrong = [v for v in value if v not in allowed]
+        if wrong:
+            raise InvalidInput(f"{', '.join(map(repr, wrong))} {'is' if len(wrong) == 1 else 'are'} not "
+                               f"among the options ({', '.join(allowed)}).")
+        return sorted(set(value))
+    if not isinstance(value, str):
+        raise InvalidInput("Give a written answer as text (\"\" when nothing is written).")
+    value = value.replace("\r\n", "\n").strip()
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"A written answer may have at most {MAX_TEXT} characters.")
+    return value
+
+
+# -- the queue -------------------------------------------------------------------------------------
+
+
+def _waiting(kind: TaskKind | None, print_run: int | None) -> Any:
+    """Queued field readings nobody holds a live lease on, least certain first."""
+    now = utcnow()
+    query = (select(FieldReading.id)
+             .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
+             .where(FieldReading.state == FieldState.QUEUED, Lease.task.is_(None))
+             .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
+    if kind is TaskKind.TEXT:
+        query = query.where(FieldReading.type == "text")
+    elif kind is TaskKind.CHOICE:
+        query = query.where(FieldReading.type != "text")
+    if print_run is not None:
+        query = (query.join(Response, Response.id == FieldReading.response_id)
+                 .join(Sheet, Sheet.sheet_id == Response.sheet_id).where(Sheet.print_run_id == print_run))
+    return query
+
+
+def counts(ctx: ServiceContext) -> dict[str, int]:
+    """How many tasks wait, by kind (held ones included), and pages to identify."""
+    with ctx.db.session() as s:
+        rows = dict(s.execute(
+            select(FieldReading.type == "text", func.count())
+            .where(FieldReading.state == FieldState.QUEUED).group_by(FieldReading.type == "text")).all())
+        pages = s.scalar(select(func.count()).select_from(ScanPage)
+                         .where(ScanPage.state == ScanPageState.UNIDENTIFIED))
+    return {TaskKind.CHOICE.value: int(rows.get(False, 0)), TaskKind.TEXT.value: int(rows.get(True, 0)),
+            "identify": int(pages or 0)}
+
+
+def counts_by_print_run(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Queued and verified fields per print run (fields of sheets printed elsewhere under ``None``)."""
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Sheet.print_run_id, PrintRun.batch, FieldReading.state, func.count())
+            .select_from(FieldReading).join(Response, Response.id == FieldReading.response_id)
+            .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
+            .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
+            .group_by(Sheet.print_run_id, PrintRun.batch, FieldReading.state)).all()
+    runs: dict[int | None, dict[str, Any]] = {}
+    for run_id, batch, state, n in rows:
+        entry = runs.setdefault(run_id, {"print_run": run_id, "batch": batch, **{s.value: 0 for s in FieldState}})
+        entry[FieldState(state).value] += int(n)
+    return sorted(runs.values(), key=lambda r: (r["print_run"] is None, r["print_run"] or 0))
+
+
+def _take(ctx: ServiceContext, user_id: int, reading_id: int) -> bool:
+    """Lease a task to ``user_id`` (or renew it, if theirs); False when someone else holds it."""
+    now, task = utcnow(), _task(reading_id)
+    with ctx.db.session() as s:
+        taken = s.execute(update(Lease).where(Lease.task == task, or_(Lease.expires_at <= now,
+                                                                        Lease.user_id == user_id))
+                          .values(user_id=user_id, taken_at=now, expires_at=now + LEASE))
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if s.get(Lease, task) is not None:
+            return False
+    try:
+        with ctx.db.session() as s:
+            s.add(Lease(task=task, user_id=user_id, taken_at=now, expires_at=now + LEASE))
+    except IntegrityError:  # another person took it between the look and the insert
+        return False
+    return True
+
+
+def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = None, limit: int = 1,
+                print_run: int | None = None) -> list[FieldTask]:
+    """The next ``limit`` fields for this person, each leased to them, least certain first.
+
+    Fields this person already holds come first (a reload hands back the same task).
+    """
+    if not 1 <= limit <= 100:
+        raise InvalidInput("Ask for between 1 and 100 fields at a time.")
+    now = utcnow()
+    with ctx.db.session() as s:
+        held = list(s.scalars(
+            select(FieldReading.id).join(Lease, Lease.task == _lease_key())
+            .where(Lease.user_id == user_id, Lease.expires_at > now, FieldReading.state == FieldState.QUEUED)
+            .order_by(FieldReading.confidence, FieldReading.id)))
+        if kind is not None or print_run is not None:
+            keep = set(s.scalars(_waiting(kind, print_run).with_only_columns(FieldReading.id)
+                                 .where(FieldReading.id.in_(held)).order_by(None))) if held else set()
+            held = [i for i in held if i in keep]
+    chosen: list[int] = []
+    for reading_id in held[:limit]:
+        if _take(ctx, user_id, reading_id):
+            chosen.append(reading_id)
+    offset = 0
+    while len(chosen) < limit:
+        with ctx.db.session() as s:
+            batch = list(s.scalars(_waiting(kind, print_run).offset(offset).limit(limit * 2)))
+        if not batch:
+            break
+        offset += len(batch)
+        for reading_id in batch:
+            if reading_id not in chosen and _take(ctx, user_id, reading_id):
+                chosen.append(reading_id)
+                if len(chosen) == limit:
+                    break
+    return [field_task(ctx, i) for i in chosen]
+
+
+def field_task(ctx: ServiceContext, reading_id: int) -> FieldTask:
+    with ctx.db.session() as s:
+        found = s.execute(select(FieldReading, Response, PrintRun.batch)
+                          .join(Response, Response.id == FieldReading.response_id)
+                          .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
+                          .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
+                          .where(FieldReading.id == reading_id)).first()
+        if found is None:
+            raise NotFound(f"There is no field {reading_id} in the queue.")
+        fr, r, batch = found
+        kind, question, options = _spec(ctx, r, fr.field_id)
+        current = field_value(fr)
+        return FieldTask(fr.id, TaskKind.TEXT if fr.type == "text" else TaskKind.CHOICE, r.public_id,
+                         fr.field_id, kind, question, options, export_value(kind, current.value),
+                         fr.suggestion, float(fr.confidence), bool(fr.crop_key), batch)
+
+
+def renew(ctx: ServiceContext, user_id: int, reading_ids: Iterable[int]) -> list[int]:
+    """Extend this person's leases on these fields; returns the ids still theirs."""
+    now = utcnow()
+    ids = [_task(i) for i in reading_ids]
+    with ctx.db.session() as s:
+        s.execute(update(Lease).where(Lease.task.in_(ids), Lease.user_id == user_id, Lease.expires_at > now)
+                  .values(expires_at=now + LEASE))
+        held = set(s.scalars(select(Lease.task).where(Lease.task.in_(ids), Lease.user_id == user_id,
+                                                      Lease.expires_at > now)))
+    return [int(t.split(":", 1)[1]) for t in ids if t in held]
+
+
+def release(ctx: ServiceContext, user_id: int, reading_id: int) -> None:
+    """Give a task back to the queue (skip)."""
+    with ctx.db.session() as s:
+        s.execute(delete(Lease).where(Lease.task == _task(reading_id), Lease.user_id == user_id))
+
+
+def image(ctx: ServiceContext, user_id: int, reading_id: int) -> bytes:
+    """The picture of a field, for the person who holds it and nobody else."""
+    with ctx.db.session() as s:
+        key = s.scalar(select(FieldReading.crop_key).join(Lease, Lease.task == _lease_key())
+                       .where(FieldReading.id == reading_id, Lease.user_id == user_id,
+                              Lease.expires_at > utcnow()))
+    if key is None:
+        raise NotFound("This field is not held by you (or has no picture): take it from the queue first.")
+    return ctx.storage.read(key)
+
+
+_MISSING = object()
+
+
+def answer(ctx: ServiceContext, user_id: int, reading_id: int, value: Any = _MISSING, *,
+           illegible: bool = False, flag: str | None = None) -> FieldTask:
+    """Take a person's answer to a field they hold: their value, "illegible", or a flag for a moderator.
+
+    Changes nothing and says why in one sentence when the field was answered already, when
+    the lease ran out or belongs to someone else, or when the value is not one the field can have.
+    """
+    if value is _MISSING and not illegible:
+        raise InvalidInput("Send the value the field shows, or mark a written answer illegible.")
+    if value is not _MISSING and illegible:
+        raise InvalidInput("An illegible answer has no value: send one or the other.")
+    now = utcnow()
+    with ctx.db.session() as s:
+        found = s.execute(select(FieldReading, Response).join(Response, Response.id == FieldReading.response_id)
+                          .where(FieldReading.id == reading_id)).first()
+        if found is None:
+            raise NotFound(f"There is no field {reading_id}.")
+        fr, r = found
+        if fr.state != FieldState.QUEUED:
+            raise Conflict("This field was answered already (by you or someone else); nothing was changed.")
+        held = s.scalar(select(Lease.task).where(Lease.task == _task(reading_id), Lease.user_id == user_id,
+                                                 Lease.expires_at > now))
+        if held is None:
+            raise Conflict("You do not hold this field any more (your hold ran out, or someone else has it); "
+                           "nothing was changed: take the next field from the queue.")
+        kind, _question, options = _spec(ctx, r, fr.field_id)
+        if illegible:
+            if kind != "text":
+                raise InvalidInput("Only a written answer can be marked illegible; tick what the boxes show.")
+            checked: Any = ""
+        else:
+            checked = check_value(kind, options, value)
+        _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
+                Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
+        s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
+    log.info("field verified", extra={"field_reading": reading_id, "user": user_id})
+    return field_task(ctx, reading_id)
+
+
+def _record(s: Session, fr: FieldReading, user_id: int, value: Any, action: Action, note: str | None) -> None:
+    """Verify the field and log who changed what, once: a second answer racing this one changes nothing."""
+    before = field_value(fr)
+    after = verify_field(before, value)
+    details = dict(fr.details or {})
+    if action is Action.ILLEGIBLE:
+        details["illegible"] = True
+    if action is Action.FLAGGED:
+        details["flagged"] = {"note": (note or "").strip()[:1000]}
+    done = s.execute(update(FieldReading).where(FieldReading.id == fr.id, FieldReading.state == FieldState.QUEUED)
+                     .values(value={"v": after.value}, state=after.state, details=details, updated_at=utcnow())
+                     .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This field was answered already (by you or someone else); nothing was changed.")
+    s.add(FieldChange(field_reading_id=fr.id, response_id=fr.response_id, field_id=fr.field_id, user_id=user_id,
+                      action=action.value, old_value={"v": before.value}, new_value={"v": after.value},
+                      old_state=before.state.value, new_state=after.state.value,
+                      note=details["flagged"]["note"] if action is Action.FLAGGED else None))
+
+
+def audit_log(ctx: ServiceContext, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest changes people made to fields (administrators only)."""
+    from ..store.models import User
+
+    with ctx.db.session() as s:
+        rows = s.execute(select(FieldChange, User.name, Response.public_id)
+                         .outerjoin(User, User.id == FieldChange.user_id)
+                         .outerjoin(Response, Response.id == FieldChange.response_id)
+                         .order_by(FieldChange.id.desc()).limit(limit)).all()
+        return [{"at": c.at, "user": name, "response": public, "field": c.field_id, "action": c.action,
+                 "old": (c.old_value or {}).get("v"), "new": (c.new_value or {}).get("v"),
+                 "old_state": c.old_state, "new_state": c.new_state} for c, name, public in rows]

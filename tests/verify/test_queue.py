@@ -1,0 +1,141 @@
+"""The verification queue through the JSON API and the service: leases, answers, the audit log, the export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from forms_service.context import ServiceContext
+from forms_service.services import export, verify
+from forms_service.store.models import FieldChange, FieldReading, Lease, utcnow
+
+
+def test_two_verifiers_never_get_the_same_field_and_a_reload_gives_the_same_ones(
+        queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    _a, alice = verifier("alice")
+    _b, bob = verifier("bob")
+    first = client.get("/api/v1/queue?limit=5", headers=alice).get_json()["items"]
+    second = client.get("/api/v1/queue?limit=10", headers=bob).get_json()["items"]
+    assert len(first) == len(second) == 5  # ten fields in all: bob gets the five alice does not hold
+    assert not {i["id"] for i in first} & {i["id"] for i in second}
+    again = client.get("/api/v1/queue?limit=5", headers=alice).get_json()["items"]
+    assert [i["id"] for i in again] == [i["id"] for i in first]
+    # least certain first
+    confidences = [i["confidence"] for i in first]
+    assert confidences == sorted(confidences)
+    item = first[0]
+    assert set(item) >= {"id", "response", "field", "type", "question", "options", "suggestion", "image_url"}
+
+
+def test_the_picture_goes_to_the_holder_only(queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    _a, alice = verifier("alice")
+    _b, bob = verifier("bob")
+    [item] = client.get("/api/v1/queue?kind=choice", headers=alice).get_json()["items"]
+    assert item["type"] != "text" and item["options"] and item["image_url"]
+    got = client.get(item["image_url"], headers=alice)
+    assert got.status_code == 200 and got.mimetype == "image/png" and got.data[:4] == b"\x89PNG"
+    assert client.get(item["image_url"], headers=bob).status_code == 404
+
+
+def test_an_answer_is_checked_recorded_once_and_audited(queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    alice_id, alice = verifier("alice")
+    _b, bob = verifier("bob")
+    [item] = client.get("/api/v1/queue?kind=choice", headers=alice).get_json()["items"]
+    url = f"/api/v1/queue/{item['id']}"
+    wrong = client.post(url, json={"value": "not-an-option"}, headers=alice)
+    assert wrong.status_code == 400 and "is not an option" in wrong.get_json()["error"]["message"]
+    assert client.post(url, json={"value": item["options"][0]["value"]}, headers=bob).status_code == 409
+    with queued.db.session() as s:
+        assert s.get(FieldReading, item["id"]).state == "queued"  # type: ignore[union-attr]
+    choice = item["options"][-1]["value"] if item["type"] == "single_choice" else [item["options"][-1]["value"]]
+    done = client.post(url, json={"value": choice}, headers=alice)
+    assert done.status_code == 200 and done.get_json() == {"id": item["id"], "state": "verified", "value": choice}
+    twice = client.post(url, json={"value": choice}, headers=alice)
+    assert twice.status_code == 409 and "answered already" in twice.get_json()["error"]["message"]
+    record = next(iter(export.iter_records(queued)))
+    assert record["answers"][item["field"]] == {"value": choice, "state": "verified",
+                                                "confidence": item["confidence"]}
+    with queued.db.session() as s:
+        [change] = list(s.scalars(select(FieldChange)))
+        assert (change.user_id, change.field_id, change.action, change.new_value, change.old_state) == (
+            alice_id, item["field"], "verified", {"v": choice}, "queued")
+        assert s.scalar(select(Lease)) is None  # the answered field's lease is gone with it
+    log = verify.audit_log(queued)
+    assert log[0]["user"] == "alice" and log[0]["new"] == choice
+
+
+def test_a_lease_that_ran_out_frees_the_field_and_the_late_answer_changes_nothing(
+        queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    _a, alice = verifier("alice")
+    _b, bob = verifier("bob")
+    [item] = client.get("/api/v1/queue", headers=alice).get_json()["items"]
+    with queued.db.session() as s:
+        s.execute(update(Lease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    [taken] = client.get("/api/v1/queue", headers=bob).get_json()["items"]
+    assert taken["id"] == item["id"]  # the least certain field, free again
+    late = client.post(f"/api/v1/queue/{item['id']}", json={"value": item["value"]}, headers=alice)
+    assert late.status_code == 409 and "do not hold this field" in late.get_json()["error"]["message"]
+    assert client.post("/api/v1/queue/renew", json={"ids": [item["id"]]}, headers=alice).get_json() == {"held": []}
+    assert client.post("/api/v1/queue/renew", json={"ids": [item["id"]]}, headers=bob).get_json() == {
+        "held": [item["id"]]}
+
+
+def test_written_answers_typed_illegible_or_flagged(queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    _a, alice = verifier("alice")
+    items = client.get("/api/v1/queue?kind=text&limit=3", headers=alice).get_json()["items"]
+    assert len(items) == 3 and all(i["type"] == "text" and i["options"] == [] for i in items)
+    typed, unreadable, flagged = items
+    assert client.post(f"/api/v1/queue/{typed['id']}", json={"value": "  Respect\r\nfor each other "},
+                       headers=alice).get_json()["value"] == "Respect\nfor each other"
+    assert client.post(f"/api/v1/queue/{unreadable['id']}", json={"illegible": True, "value": "x"},
+                       headers=alice).status_code == 400
+    assert client.post(f"/api/v1/queue/{unreadable['id']}", json={"illegible": True},
+                       headers=alice).get_json()["value"] == ""
+    assert client.post(f"/api/v1/queue/{flagged['id']}", json={"value": "Ask Dr Smith", "flag": "names a person"},
+                       headers=alice).status_code == 200
+    with queued.db.session() as s:
+        assert s.get(FieldReading, unreadable["id"]).details["illegible"] is True  # type: ignore[union-attr]
+        assert s.get(FieldReading, flagged["id"]).details["flagged"] == {"note": "names a person"}  # type: ignore[union-attr]
+        actions = sorted(c.action for c in s.scalars(select(FieldChange)))
+    assert actions == ["flagged", "illegible", "verified"]
+    [choice] = client.get("/api/v1/queue?kind=choice", headers=alice).get_json()["items"]
+    bad = client.post(f"/api/v1/queue/{choice['id']}", json={"illegible": True}, headers=alice)
+    assert bad.status_code == 400 and "Only a written answer" in bad.get_json()["error"]["message"]
+
+
+def test_a_response_is_complete_once_its_last_field_is_verified(queued: ServiceContext, verifier,
+                                                                returned) -> None:  # type: ignore[no-untyped-def]
+    from forms_service.services import ingest, jobs
+    from tests.verify.conftest import first_sheet, png
+
+    alice_id, _ = verifier("alice")
+
+    def clear() -> int:
+        answered = 0
+        while tasks := verify.next_fields(queued, alice_id, limit=4):
+            for t in tasks:
+                verify.answer(queued, alice_id, t.id, t.value)
+                answered += 1
+        return answered
+
+    assert clear() == 10 and verify.counts(queued) == {"choice": 0, "text": 0, "identify": 0}
+    record = next(iter(export.iter_records(queued)))
+    assert record["status"] == "incomplete"  # every field read is verified, but pages 5 and 6 are missing
+    sheet = first_sheet(returned, "standard")
+    batch = ingest.accept_files(queued, [(f"late{p.page}.png", png(p)) for p in sheet.pages[4:6]])
+    jobs.run_now(queued, batch.job_id)
+    assert next(iter(export.iter_records(queued)))["status"] == "needs_verification"
+    assert clear() == 5
+    record = next(iter(export.iter_records(queued)))
+    assert record["status"] == "complete"
+    assert {a["state"] for a in record["answers"].values()} == {"verified"}
+
+
+def test_bad_requests_get_one_sentence(queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    _a, alice = verifier("alice")
+    assert client.get("/api/v1/queue?limit=0", headers=alice).status_code == 400
+    assert client.get("/api/v1/queue?kind=photos", headers=alice).status_code == 400
+    assert client.post("/api/v1/queue/1", json={"colour": "red"}, headers=alice).status_code == 400
+    assert client.post("/api/v1/queue/999999", json={"value": None}, headers=alice).status_code == 404
+    assert client.get("/api/v1/queue").status_code == 401
