@@ -156,6 +156,10 @@ def _waiting(kind: TaskKind | None, print_run: int | None) -> Any:
              .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
              .where(FieldReading.state == FieldState.QUEUED, Lease.task.is_(None))
              .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
+    return _of_kind(query, kind, print_run)
+
+
+def _of_kind(query: Any, kind: TaskKind | None, print_run: int | None) -> Any:
     if kind is TaskKind.TEXT:
         query = query.where(FieldReading.type == "text")
     elif kind is TaskKind.CHOICE:
@@ -214,23 +218,22 @@ def _take(ctx: ServiceContext, user_id: int, reading_id: int) -> bool:
 
 
 def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = None, limit: int = 1,
-                print_run: int | None = None) -> list[FieldTask]:
+                print_run: int | None = None, exclude: Iterable[int] = ()) -> list[FieldTask]:
     """The next ``limit`` fields for this person, each leased to them, least certain first.
 
-    Fields this person already holds come first (a reload hands back the same task).
+    Fields this person already holds come first (a reload hands back the same task);
+    fields in ``exclude`` (the ones they skipped) are not offered.
     """
+    skip = set(exclude)
     if not 1 <= limit <= 100:
         raise InvalidInput("Ask for between 1 and 100 fields at a time.")
     now = utcnow()
     with ctx.db.session() as s:
-        held = list(s.scalars(
+        held = list(s.scalars(_of_kind(
             select(FieldReading.id).join(Lease, Lease.task == _lease_key())
             .where(Lease.user_id == user_id, Lease.expires_at > now, FieldReading.state == FieldState.QUEUED)
-            .order_by(FieldReading.confidence, FieldReading.id)))
-        if kind is not None or print_run is not None:
-            keep = set(s.scalars(_waiting(kind, print_run).with_only_columns(FieldReading.id)
-                                 .where(FieldReading.id.in_(held)).order_by(None))) if held else set()
-            held = [i for i in held if i in keep]
+            .order_by(FieldReading.confidence, FieldReading.id), kind, print_run)))
+    held = [i for i in held if i not in skip]
     chosen: list[int] = []
     for reading_id in held[:limit]:
         if _take(ctx, user_id, reading_id):
@@ -243,7 +246,7 @@ def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = No
             break
         offset += len(batch)
         for reading_id in batch:
-            if reading_id not in chosen and _take(ctx, user_id, reading_id):
+            if reading_id not in chosen and reading_id not in skip and _take(ctx, user_id, reading_id):
                 chosen.append(reading_id)
                 if len(chosen) == limit:
                     break
@@ -370,3 +373,85 @@ def audit_log(ctx: ServiceContext, *, limit: int = 200) -> list[dict[str, Any]]:
         return [{"at": c.at, "user": name, "response": public, "field": c.field_id, "action": c.action,
                  "old": (c.old_value or {}).get("v"), "new": (c.new_value or {}).get("v"),
                  "old_state": c.old_state, "new_state": c.new_state} for c, name, public in rows]
+
+
+# -- grid screens: one question, many respondents -------------------------------------------------
+
+
+GRID_SIZE = 50
+"""The most respondents' boxes one grid screen shows."""
+
+
+@dataclass(frozen=True)
+class GridScreen:
+    """One question's tick boxes from many responses, each pre-marked with the machine's reading."""
+
+    questionnaire: str
+    version: str
+    field: str
+    question: str
+    type: str
+    options: tuple[Option, ...]
+    tasks: tuple[FieldTask, ...]
+
+
+def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run: int | None = None,
+         exclude: Iterable[int] = ()) -> GridScreen | None:
+    """The next grid screen for this person: the question of the least certain tick-box field nobody
+    else holds, with up to ``limit`` of its queued fields (least certain first), all leased to them.
+
+    Fields in ``exclude`` (those the person could not tell on a grid) are left for the
+    single-field screen. ``None`` when no tick-box field is free.
+    """
+    now = utcnow()
+    anyone = (select(FieldReading.id, FieldReading.field_id, Response.questionnaire, Response.version)
+              .join(Response, Response.id == FieldReading.response_id)
+              .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
+              .where(FieldReading.state == FieldState.QUEUED, FieldReading.type != "text",
+                     or_(Lease.task.is_(None), Lease.user_id == user_id))
+              .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
+    skip = list(exclude)
+    if skip:
+        anyone = anyone.where(FieldReading.id.not_in(skip))
+    if print_run is not None:
+        anyone = anyone.join(Sheet, Sheet.sheet_id == Response.sheet_id).where(Sheet.print_run_id == print_run)
+    with ctx.db.session() as s:
+        first = s.execute(anyone.limit(1)).first()
+        if first is None:
+            return None
+        _id, field_id, questionnaire, version = first
+        candidates = list(s.scalars(anyone.with_only_columns(FieldReading.id).where(
+            FieldReading.field_id == field_id, Response.questionnaire == questionnaire,
+            Response.version == version).limit(limit * 2)))
+    chosen = [i for i in candidates if _take(ctx, user_id, i)][:limit]
+    for extra in candidates:  # taken beyond the screen's size by the loop above: give them back
+        if extra not in chosen:
+            release(ctx, user_id, extra)
+    if not chosen:
+        return None
+    tasks = tuple(field_task(ctx, i) for i in chosen)
+    return GridScreen(questionnaire, version, field_id, tasks[0].question, tasks[0].type, tasks[0].options, tasks)
+
+
+def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], cannot_tell: Iterable[int] = ()
+                 ) -> tuple[int, list[str]]:
+    """Take a grid screen: each field's value as the person left it (the machine's, or flipped).
+
+    Fields marked "cannot tell" stay with the person for the single-field screen. Returns how
+    many fields were verified and a sentence for each that could not be (someone else's now,
+    answered already, a value it cannot have): the others are taken all the same.
+    """
+    problems: list[str] = []
+    verified = 0
+    skipped = set(cannot_tell)
+    for reading_id, value in answers.items():
+        if reading_id in skipped:
+            continue
+        try:
+            answer(ctx, user_id, reading_id, value)
+            verified += 1
+        except (Conflict, InvalidInput, NotFound) as exc:
+            problems.append(f"Field {reading_id}: {exc.message}")
+    if skipped:
+        renew(ctx, user_id, skipped)
+    return verified, problems

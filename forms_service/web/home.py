@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from ..http import service_context
+from ..services import verify
 
 bp = Blueprint("home", __name__)
 
@@ -13,4 +16,5 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index() -> Any:
-    return render_template("home.html")
+    queue = verify.counts(service_context()) if current_user.has("verifier") else None
+    return render_template("home.html", queue=queue)

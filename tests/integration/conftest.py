@@ -46,13 +46,18 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("live")
+    yield from serve(tmp_path_factory.mktemp("live"))
+
+
+def serve(root: Path, **settings: str) -> Iterator[LiveServer]:
+    """`forms-service setup` and `serve` on a free port of 127.0.0.1, with ``settings`` in the environment."""
     layouts = root / "layouts"
     for definition in (REPO / "layouts").glob("*/*/questionnaire.yaml"):
         target = layouts / definition.relative_to(REPO / "layouts")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(definition, target)
-    env = {**os.environ, "FORMS_SERVICE_HOME": str(root / "home"), "FORMS_SERVICE_LAYOUTS": str(layouts)}
+    env = {**os.environ, "FORMS_SERVICE_HOME": str(root / "home"), "FORMS_SERVICE_LAYOUTS": str(layouts),
+           **settings}
     env.pop("DATABASE_URL", None)
     exe = Path(sys.executable).with_name("forms-service")
     setup = subprocess.run([str(exe), "setup"], capture_output=True, text=True, env=env, timeout=300)
@@ -74,10 +79,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 log.close()
                 raise AssertionError("the server did not start: " + (root / "serve.log").read_text()) from None
             time.sleep(0.2)
-    yield LiveServer(url, "admin", password.group(1), env, root / "home")
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        yield LiveServer(url, "admin", password.group(1), env, root / "home")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 @pytest.fixture(scope="module")

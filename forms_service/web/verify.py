@@ -1,0 +1,163 @@
+"""Verification screens for data-entry staff: grids of tick boxes, single fields, keyboard first.
+
+Every screen works with the keyboard alone (``static/verify.js`` adds the keys; without
+script the radio buttons, boxes and buttons still work). A person sees the picture of the
+field at hand, never the rest of the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..http import service_context
+from ..services import verify
+from .auth import roles_required
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+CANNOT_TELL = "verify_cannot_tell"  # the session's list of grid fields left for the single-field screen
+SKIPPED = "verify_skipped"  # fields this person skipped: others are offered first
+
+
+class TokenForm(FlaskForm):
+    """Only the CSRF token: the screens' values are read from the request as the tiles name them."""
+
+
+def _user() -> int:
+    return int(current_user.id)
+
+
+@bp.get("/")
+@roles_required("verifier")
+def index() -> Any:
+    ctx = service_context()
+    return render_template("verify/index.html", counts=verify.counts(ctx), runs=verify.counts_by_print_run(ctx))
+
+
+# -- grids --------------------------------------------------------------------------------------
+
+
+def _value(kind: str, raw: list[str]) -> Any:
+    if kind == "multi_choice":
+        return [v for v in raw if v]
+    return raw[0] if raw and raw[0] else None
+
+
+@bp.get("/grid")
+@roles_required("verifier")
+def grid() -> Any:
+    screen = verify.grid(service_context(), _user(), exclude=session.get(CANNOT_TELL, []))
+    return render_template("verify/grid.html", screen=screen, form=TokenForm())
+
+
+@bp.post("/grid")
+@roles_required("verifier")
+def grid_confirm() -> Any:
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This screen was out of date; it has been shown again.")
+    ctx = service_context()
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    if request.form.get("action") == "stop":
+        for i in ids:
+            verify.release(ctx, _user(), i)
+        return redirect(url_for("verify.index"))
+    kind = request.form.get("type", "single_choice")
+    answers = {i: _value(kind, request.form.getlist(f"v-{i}")) for i in ids}
+    cannot = [i for i in ids if request.form.get(f"cannot-{i}")]
+    verified, problems = verify.confirm_grid(ctx, _user(), answers, cannot)
+    for problem in problems:
+        flash(problem, "error")
+    if cannot:
+        session[CANNOT_TELL] = sorted(set(session.get(CANNOT_TELL, [])) | set(cannot))
+    flash(f"{verified} field{'s' if verified != 1 else ''} confirmed"
+          + (f"; {len(cannot)} left for a closer look" if cannot else "") + ".", "success")
+    return redirect(url_for("verify.grid"))
+
+
+# -- single fields --------------------------------------------------------------------------------
+
+
+@bp.get("/field")
+@roles_required("verifier")
+def field() -> Any:
+    ctx = service_context()
+    kind = request.args.get("kind")
+    if kind not in (None, "choice", "text"):
+        raise InvalidInput("Choose tick boxes (kind=choice) or written answers (kind=text).")
+    of_kind = verify.TaskKind(kind) if kind else None
+    tasks = verify.next_fields(ctx, _user(), kind=of_kind, exclude=session.get(SKIPPED, []))
+    if not tasks and session.get(SKIPPED):  # only skipped ones are left: offer them again
+        session.pop(SKIPPED)
+        tasks = verify.next_fields(ctx, _user(), kind=of_kind)
+    task = tasks[0] if tasks else None
+    if task is not None and task.id in session.get(CANNOT_TELL, []):
+        session[CANNOT_TELL] = [i for i in session[CANNOT_TELL] if i != task.id]
+    return render_template("verify/field.html", task=task, kind=kind, form=TokenForm(),
+                           lease_seconds=int(verify.LEASE.total_seconds()))
+
+
+@bp.post("/field/<int:reading_id>")
+@roles_required("verifier")
+def field_answer(reading_id: int) -> Any:
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This screen was out of date; it has been shown again.")
+    ctx = service_context()
+    action = request.form.get("action", "save")
+    kind = request.form.get("kind") or None
+    back = redirect(url_for("verify.field", kind=kind) if kind else url_for("verify.field"))
+    if action in ("skip", "stop"):
+        verify.release(ctx, _user(), reading_id)
+        if action == "stop":
+            return redirect(url_for("verify.index"))
+        session[SKIPPED] = [*session.get(SKIPPED, [])[-200:], reading_id]
+        return back
+    try:
+        if action == "illegible":
+            verify.answer(ctx, _user(), reading_id, illegible=True)
+        else:
+            task = verify.field_task(ctx, reading_id)
+            raw = request.form.getlist("value")
+            value: Any = (request.form.get("value", "") if task.type == "text" else _value(task.type, raw))
+            flag = request.form.get("flag_note") if action == "flag" else None
+            if action == "flag" and not (flag or "").strip():
+                flag = "flagged without a note"
+            verify.answer(ctx, _user(), reading_id, value, flag=flag)
+    except (Conflict, InvalidInput, NotFound) as exc:
+        flash(exc.message, "error")
+        return back
+    flash({"illegible": "Marked illegible.", "flag": "Saved and flagged for a moderator."}.get(action, "Saved."),
+          "success")
+    return back
+
+
+@bp.get("/field/<int:reading_id>.png")
+@roles_required("verifier")
+def field_image(reading_id: int) -> Any:
+    png = verify.image(service_context(), _user(), reading_id)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.post("/release")
+@roles_required("verifier")
+def release() -> Any:
+    """Give back the fields of a screen the person left without answering (sent as the page goes)."""
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This screen was out of date; reload it.")
+    for i in (int(i) for i in request.form.getlist("ids") if i.isdigit()):
+        verify.release(service_context(), _user(), i)
+    return {"released": True}
+
+
+@bp.post("/renew")
+@roles_required("verifier")
+def renew() -> Any:
+    """Keep the fields on screen (the page calls this while the person works)."""
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This screen was out of date; reload it.")
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    return {"held": verify.renew(service_context(), _user(), ids)}

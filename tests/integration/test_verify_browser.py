@@ -1,0 +1,152 @@
+"""Verifiers clear a mixed queue in Chromium with the keyboard alone; axe-core finds nothing on any screen.
+
+A real `forms-service serve` with auto-acceptance off (every field waits for a person)
+reads pages 2 to 4 of two returned standard copies: 12 tick-box fields on grid screens
+of one question each, and 8 written answers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import PASSWORD
+from tests.ingest.conftest import Returned, returned  # noqa: F401  (the synthetic batch)
+from tests.integration.conftest import LiveServer, serve
+
+pytestmark = pytest.mark.browser
+
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+        "resultTypes": ["violations"]}
+
+
+@pytest.fixture(scope="module")
+def queue_server(tmp_path_factory: pytest.TempPathFactory, returned: Returned) -> Iterator[LiveServer]:  # noqa: F811
+    root = tmp_path_factory.mktemp("verify")
+    for server in serve(root, FORMS_SERVICE_AUTO_ACCEPT="off"):
+        incoming = root / "incoming"
+        incoming.mkdir()
+        copies = [s for s in returned.sheets.values() if s.variant == "standard"]
+        for n, sheet in enumerate(copies):
+            for page in sheet.pages[1:4]:
+                buf = io.BytesIO()
+                Image.fromarray(page.image).save(buf, format="PNG", dpi=(page.dpi, page.dpi))
+                (incoming / f"copy{n}-page{page.page}.png").write_bytes(buf.getvalue())
+        ingest = server.cli("ingest", str(incoming))
+        assert ingest.returncode == 0, ingest.stderr
+        for name in ("vera", "victor"):
+            added = server.cli("user", "add", name, "--role", "verifier", "--password-stdin", input=PASSWORD + "\n")
+            assert added.returncode == 0, added.stderr
+        yield server
+
+
+def sign_in(page, server: LiveServer, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/sign-in")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.url + "/")
+
+
+def no_violations(page) -> None:  # type: ignore[no-untyped-def]
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG)
+    assert results.violations_count == 0, results.generate_snapshot()
+
+
+def test_two_verifiers_never_get_the_same_task(queue_server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
+    pages = []
+    for name in ("vera", "victor"):
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        sign_in(page, queue_server, name)
+        pages.append(page)
+    for page in pages:
+        page.goto(queue_server.url + "/verify/field?kind=text")
+    held = [page.get_attribute("#field", "data-id") for page in pages]
+    assert None not in held and held[0] != held[1]
+    for page, skipped in zip(pages, held, strict=True):
+        with page.expect_navigation():
+            page.keyboard.press("Escape")  # skip: the field goes back to the queue, another one comes
+        assert page.get_attribute("#field", "data-id") not in (skipped, None)
+        with page.expect_navigation():
+            page.click("button[value=stop]")  # and stop: that one goes back too
+    for page in pages:
+        page.goto(queue_server.url + "/verify/grid")
+    tiles = [set(page.eval_on_selector_all(".tile", "ts => ts.map(t => t.dataset.id)")) for page in pages]
+    assert tiles[0] and tiles[1] and not tiles[0] & tiles[1]
+    for page in pages:
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # one key confirms a screen with nothing to change
+        assert "confirmed" in page.inner_text(".flash-success")
+        page.context.close()
+
+
+def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, queue_server, "vera")
+    page.goto(queue_server.url + "/verify/")
+    assert "tick-box fields waiting" in page.inner_text("main")
+    no_violations(page)
+    # grid screens: Enter confirms each; on the first, the second person's reading is "cannot tell"
+    page.goto(queue_server.url + "/verify/grid")
+    no_violations(page)
+    page.screenshot(path=str(tmp_path / "grid.png"), full_page=True)
+    screens, cannot = 0, None
+    while page.locator(".tile").count():
+        if screens == 0 and page.locator(".tile").count() > 1:
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("c")
+            cannot = page.get_attribute(".tile.unsure", "data-id")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        screens += 1
+        assert screens < 20
+    assert "No tick boxes to check" in page.inner_text("h1")
+    # the field that could not be told on the grid, on its own screen: "1" ticks the first option
+    page.goto(queue_server.url + "/verify/field?kind=choice")
+    if cannot is not None:
+        assert page.get_attribute("#field", "data-id") == cannot
+        no_violations(page)
+        page.keyboard.press("1")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    # written answers: type one, mark one illegible, flag one, accept the machine's suggestion on the rest
+    page.goto(queue_server.url + "/verify/field?kind=text")
+    no_violations(page)
+    page.screenshot(path=str(tmp_path / "written.png"), full_page=True)
+    typed = 0
+    while page.locator("#field").count():
+        if typed == 0:
+            page.keyboard.press("Control+A")
+            page.keyboard.type("Respect for each other")
+            key = "Enter"
+        elif typed == 1:
+            key = "Control+I"
+        elif typed == 2:
+            page.keyboard.press("Control+M")
+            page.keyboard.type("names a porter")
+            key = "Enter"
+        else:
+            key = "Enter"
+        with page.expect_navigation():
+            page.keyboard.press(key)
+        typed += 1
+        assert typed < 20
+    assert typed == 8 and "Nothing to check here" in page.inner_text("h1")
+    no_violations(page)
+
+    exported = queue_server.cli("export")
+    assert exported.returncode == 0, exported.stderr
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(records) == 2
+    read_fields = [(r, f) for r in records for f, a in r["answers"].items() if a["confidence"] > 0
+                   or a["state"] != "queued"]
+    assert len(read_fields) == 20 and all(r["answers"][f]["state"] == "verified" for r, f in read_fields)
+    values = sorted(a["value"] for r in records for a in r["answers"].values() if isinstance(a["value"], str))
+    assert "Respect for each other" in values
