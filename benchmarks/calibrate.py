@@ -96,7 +96,8 @@ from forms_service.scan.writing import (  # noqa: E402
 )
 from forms_service.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan  # noqa: E402
 
-QUESTIONNAIRE = ROOT / "layouts" / "big-leeds-conversation" / "2026-11"
+QUESTIONNAIRE = ROOT / "layouts" / "big-leeds-conversation" / "2026-11"  # its committed layout files
+DEFINITION = ROOT / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 VARIANTS = ("standard", "large-print", "easy-read")
 PRESETS = {"office": 0.3, "office-150": 0.15, "bilevel-200": 0.15, "photocopy": 0.2, "phone": 0.2}
 # the resolutions the readers are handed: the service reads marks at READ_DPI (150 dpi) and OCRs at
@@ -211,7 +212,7 @@ def build_corpus(
     from forms_service.questionnaire import load_definition
     from forms_service.render import render_pdf
 
-    q = load_definition(QUESTIONNAIRE / "questionnaire.yaml").questionnaire
+    q = load_definition(DEFINITION).questionnaire
     with tempfile.TemporaryDirectory() as folder:
         for v in VARIANTS:
             render_pdf(q, v, Path(folder) / f"{v}.pdf", copies=1)
@@ -722,7 +723,7 @@ def page_speed(seed: int, copies: int = 3) -> str:
     from forms_service.scan.writing import read_text_area
 
     cv2.setNumThreads(1)
-    q = load_definition(QUESTIONNAIRE / "questionnaire.yaml").questionnaire
+    q = load_definition(DEFINITION).questionnaire
     lines = ["| variant | scale (px/pt) | pages | marks ms/page | writing ms/page (incl. OCR) | pages/s on one core |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     rng = np.random.default_rng(seed)

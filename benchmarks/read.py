@@ -54,7 +54,8 @@ from forms_service.sheets import new_sheet_id  # noqa: E402
 from forms_service.synth import POPULATIONS  # noqa: E402
 from forms_service.synth.batch import synth_sheets, write_scan_files  # noqa: E402
 
-SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"
+SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"  # the committed layout files
+DEFINITION = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 
 
 def cer(suggestion: str, truth: str) -> float:
@@ -67,7 +68,7 @@ def cer(suggestion: str, truth: str) -> float:
 
 def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical",
         flat_files: str = "pdf") -> dict[str, Any]:
-    q = load_definition(SHIPPED / "questionnaire.yaml").questionnaire
+    q = load_definition(DEFINITION).questionnaire
     rng = np.random.default_rng(seed)
     # sheet ids from their own seeded generator: the same seed prints the same page codes (and
     # the fills draw from rng as before)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFINITION = ROOT / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+DEFINITION = ROOT / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 
 
 def measure(variant: str, copies: int, definition: Path) -> dict[str, float]:

@@ -70,9 +70,10 @@ def progress_bar(total: int, label: str) -> Any:
 def main() -> None:
     """forms-service: print paper questionnaires, read the scans, post answers anonymously.
 
-    Data lives in FORMS_SERVICE_HOME (default ./instance), layouts and
-    questionnaire definitions in FORMS_SERVICE_LAYOUTS (default ./layouts);
-    DATABASE_URL overrides the embedded SQLite database.
+    Data lives in FORMS_SERVICE_HOME (default ./instance), layout files and
+    questionnaire definitions that add to the shipped ones in
+    FORMS_SERVICE_LAYOUTS (default ./layouts); DATABASE_URL overrides the
+    embedded SQLite database.
     """
 
 
@@ -109,7 +110,7 @@ def setup(admin_name: str) -> None:
         revision = ctx.db.upgrade()
         click.echo(f"Database ready (revision {revision}) at {ctx.db.url_for_display}.")
         for r in sync_definitions(ctx):
-            click.echo(f"Questionnaire {r.questionnaire} {r.version}: {r.outcome}.")
+            click.echo(f"Questionnaire {r.questionnaire} {r.version} ({r.source}): {r.outcome}.")
         password = users.ensure_administrator(ctx, admin_name)
     finally:
         ctx.close()

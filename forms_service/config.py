@@ -3,7 +3,7 @@
 | variable | default | meaning |
 | --- | --- | --- |
 | FORMS_SERVICE_HOME | ./instance | database, stored scans, field crops, outbox, secret key |
-| FORMS_SERVICE_LAYOUTS | ./layouts | layout files and the questionnaire definitions beside them |
+| FORMS_SERVICE_LAYOUTS | ./layouts | layout files, and questionnaire definitions that add to the ones shipped in the package |
 | FORMS_SERVICE_WATCH | ./scans | the watch folder: scan files dropped here are read by the worker |
 | DATABASE_URL | sqlite:///$FORMS_SERVICE_HOME/forms-service.db | database address |
 | FORMS_SERVICE_SECRET_KEY | generated once into $FORMS_SERVICE_HOME/secret-key | signs sessions |

@@ -22,7 +22,8 @@ from forms_service.config import Config
 from forms_service.context import ServiceContext
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+#: the shipped definition, inside the package (the repository's layouts/ holds its committed layout files)
+SHIPPED = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 #: under CI (`.ci/run`), `make test` installs and starts everything the tests need: a database
 #: test whose PostgreSQL went missing there fails instead of passing silently
@@ -35,13 +36,29 @@ BACKENDS = ["sqlite", *([pytest.param("postgres", marks=pytest.mark.postgres)] i
 
 @pytest.fixture
 def layouts(tmp_path: Path) -> Path:
-    """A private copy of the shipped definitions and layouts (tests may write layout files here)."""
+    """A private layouts folder holding a copy of the committed layout files (tests may write here).
+
+    The shipped definition comes from the package, as it does for every installation.
+    """
     root = tmp_path / "layouts"
-    for source in [*(REPO / "layouts").glob("*/*/questionnaire.yaml"), *(REPO / "layouts").glob("*/*/*.json")]:
+    root.mkdir()
+    for source in (REPO / "layouts").glob("*/*/*.json"):
         target = root / source.relative_to(REPO / "layouts")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
     return root
+
+
+def add_version(layouts: Path, version: str, change: tuple[str, str] = ("", "")) -> Path:
+    """Put a new version of the shipped questionnaire into a layouts folder, as an operator would.
+
+    ``change`` replaces one piece of its text with another.
+    """
+    text = SHIPPED.read_text(encoding="utf-8").replace('version: "2026-11"', f'version: "{version}"')
+    path = layouts / "big-leeds-conversation" / version / "questionnaire.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace(*change) if change[0] else text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(params=BACKENDS)

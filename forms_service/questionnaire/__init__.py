@@ -1,6 +1,12 @@
 """Questionnaire definitions: the model (pure) and the YAML loader."""
 
-from .loader import LoadedDefinition, find_definitions, load_definition
+from .loader import (
+    LoadedDefinition,
+    find_definitions,
+    known_definitions,
+    load_definition,
+    shipped_definitions,
+)
 from .model import FieldSpec, FieldType, Question, Questionnaire, QuestionType, Variant
 
 __all__ = [
@@ -12,5 +18,7 @@ __all__ = [
     "Questionnaire",
     "Variant",
     "find_definitions",
+    "known_definitions",
     "load_definition",
+    "shipped_definitions",
 ]

@@ -4,7 +4,14 @@ The YAML is parsed with ruamel.yaml (which remembers where every key and item
 sits), validated with the pydantic model, and every validation error is mapped
 back to the line it comes from.
 
-Must never: guess a fix for a broken definition, or accept unknown keys.
+Definitions come from two places: those shipped inside the package
+(``forms_service/questionnaire/shipped/<id>/<version>/questionnaire.yaml``, read
+with importlib.resources, so they are there whatever the layouts folder holds),
+and those in the layouts folder (``<id>/<version>/questionnaire.yaml``), which
+add to them. :func:`known_definitions` gives both.
+
+Must never: guess a fix for a broken definition, accept unknown keys, or let a
+file in the layouts folder change a shipped version.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +33,8 @@ from ..errors import QuestionnaireError
 from .model import FORMAT, Questionnaire
 
 DEFINITION_NAME = "questionnaire.yaml"
+#: the package folder, beside this module, that holds the shipped definitions
+SHIPPED_FOLDER = "shipped"
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,13 @@ class LoadedDefinition:
     questionnaire: Questionnaire
     path: Path
     sha256: str
+    #: shipped inside the package (not found in the layouts folder)
+    shipped: bool = False
+
+    @property
+    def source(self) -> str:
+        """Where the definition comes from, for a person: "shipped with forms-service" or its file."""
+        return "shipped with forms-service" if self.shipped else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,64 @@ def find_definitions(root: str | Path) -> Iterator[Path]:
     if not root.is_dir():
         return
     yield from sorted(root.glob(f"*/*/{DEFINITION_NAME}"))
+
+
+def shipped_definitions(pictogram_exists: Callable[[str], bool] | None = None) -> list[LoadedDefinition]:
+    """The definitions shipped inside the package, in order of id and version."""
+    root = resources.files("forms_service.questionnaire").joinpath(SHIPPED_FOLDER)
+    found = []
+    for questionnaire in sorted(root.iterdir(), key=lambda t: t.name):
+        if not questionnaire.is_dir():
+            continue
+        for version in sorted(questionnaire.iterdir(), key=lambda t: t.name):
+            file = version.joinpath(DEFINITION_NAME)
+            if file.is_file():
+                loaded = parse_definition(file.read_bytes(), Path(str(file)), pictogram_exists)
+                found.append(LoadedDefinition(loaded.questionnaire, loaded.path, loaded.sha256, shipped=True))
+                _check_place(found[-1])
+    return found
+
+
+def known_definitions(
+    layouts: str | Path, pictogram_exists: Callable[[str], bool] | None = None
+) -> list[LoadedDefinition]:
+    """The shipped definitions, then those in the layouts folder that add to them.
+
+    Every file is read and checked before this returns, so a problem in one
+    stops all of them. A definition must sit in the ``<id>/<version>`` folder
+    of its own id and version. A file in the layouts folder with the id and
+    version of a shipped definition is left out when its bytes are the same
+    (an older installation's copy) and refused when they differ: a shipped
+    version cannot be changed, only followed by a new version.
+    """
+    shipped = shipped_definitions(pictogram_exists)
+    by_version = {(d.questionnaire.id, d.questionnaire.version): d for d in shipped}
+    added = []
+    for path in find_definitions(layouts):
+        loaded = load_definition(path, pictogram_exists)
+        _check_place(loaded)
+        q = loaded.questionnaire
+        twin = by_version.get((q.id, q.version))
+        if twin is None:
+            added.append(loaded)
+        elif twin.sha256 != loaded.sha256:
+            raise QuestionnaireError(
+                f"{path} defines {q.id} version {q.version}, which ships with forms-service as "
+                f"{twin.path} and differs from it: a shipped version cannot be changed, so copy it "
+                f"to a new version folder (and set 'version' inside) and change that."
+            )
+    return [*shipped, *added]
+
+
+def _check_place(loaded: LoadedDefinition) -> None:
+    q = loaded.questionnaire
+    folder = loaded.path.parent
+    if (folder.parent.name, folder.name) != (q.id, q.version):
+        root = f"forms_service/questionnaire/{SHIPPED_FOLDER}" if loaded.shipped else "the layouts folder"
+        raise QuestionnaireError(
+            f"{loaded.path}: defines {q.id} version {q.version}, so it belongs in "
+            f"{q.id}/{q.version}/{DEFINITION_NAME} under {root}."
+        )
 
 
 def _format(path: Path, p: Problem) -> str:

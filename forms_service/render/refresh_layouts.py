@@ -1,13 +1,16 @@
-"""Rewrite (or check) the committed layout files of every shipped questionnaire definition.
+"""Rewrite (or check) the layout files of every questionnaire definition the service knows.
 
 Usage::
 
     python -m forms_service.render.refresh_layouts [LAYOUTS_DIR]          # rewrite
     python -m forms_service.render.refresh_layouts --check [LAYOUTS_DIR]  # exit 1 if stale
 
-For each ``<id>/<version>/questionnaire.yaml`` under LAYOUTS_DIR (default
-``layouts``) it builds the layout of every variant with :func:`build_layout`
-(the drawing's own numbers) and writes ``<variant>.json`` beside the definition.
+For each definition shipped in the package and each
+``<id>/<version>/questionnaire.yaml`` under LAYOUTS_DIR (default ``layouts``;
+this repository's folder holds the committed layouts of the shipped
+questionnaire) it builds the layout of every variant with :func:`build_layout`
+(the drawing's own numbers) and writes ``<id>/<version>/<variant>.json`` under
+LAYOUTS_DIR.
 
 Must never: write anything but layout files, or touch a definition.
 """
@@ -21,14 +24,14 @@ from pathlib import Path
 
 from ..errors import FormsServiceError
 from ..layout import dumps_layout, layout_path
-from ..questionnaire import find_definitions, load_definition
+from ..questionnaire import known_definitions
 from . import VARIANTS, build_layout
 
 
 def expected_layouts(root: Path) -> Iterator[tuple[Path, str]]:
     """Each layout file that should exist under ``root``, with its expected text."""
-    for definition in find_definitions(root):
-        q = load_definition(definition).questionnaire
+    for definition in known_definitions(root):
+        q = definition.questionnaire
         for variant in VARIANTS:
             yield layout_path(root, q.id, q.version, variant), dumps_layout(build_layout(q, variant))
 
@@ -42,6 +45,7 @@ def refresh(root: Path, *, check: bool = False) -> list[Path]:
             continue
         changed.append(path)
         if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)

@@ -1,9 +1,11 @@
-"""Questionnaire versions: load definitions from the layouts folder, list, show, freeze.
+"""Questionnaire versions: load the definitions, list, show, freeze.
 
-The YAML files under FORMS_SERVICE_LAYOUTS (``<id>/<version>/questionnaire.yaml``)
-are the source; the database keeps each loaded version's text, so a printed
-version can be proved unchanged. A version that has been printed is frozen:
-changing its file is refused, and the change belongs in a new version.
+The YAML files are the source: those shipped inside the package, then those
+under FORMS_SERVICE_LAYOUTS (``<id>/<version>/questionnaire.yaml``), which add
+to them (``questionnaire.loader.known_definitions``). The database keeps each
+loaded version's text, so a printed version can be proved unchanged. A version
+that has been printed is frozen: changing its file is refused, and the change
+belongs in a new version.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..context import ServiceContext
-from ..errors import FrozenVersionError, NotFound, QuestionnaireError
-from ..questionnaire import LoadedDefinition, Questionnaire, find_definitions, load_definition
+from ..errors import FrozenVersionError, NotFound
+from ..questionnaire import LoadedDefinition, Questionnaire, known_definitions, load_definition
 from ..questionnaire.loader import parse_definition
 from ..store.models import QuestionnaireVersion, utcnow
 
@@ -38,6 +40,7 @@ class SyncResult:
     version: str
     outcome: str  # "added", "updated" or "unchanged"
     path: Path
+    source: str  # "shipped with forms-service" or the file in the layouts folder
 
 
 def pictogram_check() -> Callable[[str], bool]:
@@ -52,22 +55,16 @@ def validate_file(path: str | Path) -> LoadedDefinition:
 
 
 def sync_definitions(ctx: ServiceContext) -> list[SyncResult]:
-    """Load every definition under the layouts folder into the database."""
-    results = []
-    for path in find_definitions(ctx.config.layouts):
-        loaded = validate_file(path)
-        results.append(_store(ctx, loaded))
-    return results
+    """Load the shipped definitions, then those the layouts folder adds, into the database.
+
+    Every file is checked (pictograms included) before any is stored; a file in
+    the layouts folder that would change a shipped version is refused.
+    """
+    return [_store(ctx, loaded) for loaded in known_definitions(ctx.config.layouts, pictogram_check())]
 
 
 def _store(ctx: ServiceContext, loaded: LoadedDefinition) -> SyncResult:
     q = loaded.questionnaire
-    expected = loaded.path.parent
-    if (expected.parent.name, expected.name) != (q.id, q.version):
-        raise QuestionnaireError(
-            f"{loaded.path}: defines {q.id} version {q.version}, so it belongs in "
-            f"{q.id}/{q.version}/questionnaire.yaml under the layouts folder."
-        )
     with ctx.db.session() as s:
         row = s.scalar(
             select(QuestionnaireVersion).where(
@@ -81,16 +78,16 @@ def _store(ctx: ServiceContext, loaded: LoadedDefinition) -> SyncResult:
                     questionnaire=q.id, version=q.version, title=q.title, sha256=loaded.sha256, source=source
                 )
             )
-            return SyncResult(q.id, q.version, "added", loaded.path)
+            return SyncResult(q.id, q.version, "added", loaded.path, loaded.source)
         if row.sha256 == loaded.sha256:
-            return SyncResult(q.id, q.version, "unchanged", loaded.path)
+            return SyncResult(q.id, q.version, "unchanged", loaded.path, loaded.source)
         if row.frozen_at is not None:
             raise FrozenVersionError(
                 f"{loaded.path}: version {q.version} of {q.id} has been printed, so it cannot change; "
                 f"copy the folder to a new version (and set 'version' inside) and change that."
             )
         row.title, row.sha256, row.source, row.loaded_at = q.title, loaded.sha256, source, utcnow()
-        return SyncResult(q.id, q.version, "updated", loaded.path)
+        return SyncResult(q.id, q.version, "updated", loaded.path, loaded.source)
 
 
 def list_versions(ctx: ServiceContext) -> list[VersionInfo]:

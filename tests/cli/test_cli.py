@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import SHIPPED
+from forms_service.cli import main
+from tests.conftest import REPO, SHIPPED, add_version
 
 
 def test_db_upgrade_on_an_empty_home(cli) -> None:  # type: ignore[no-untyped-def]
@@ -87,10 +89,73 @@ def test_unknown_questionnaire(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_broken_definition_in_the_layouts_folder_is_named(cli, layouts: Path) -> None:  # type: ignore[no-untyped-def]
-    path = layouts / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
-    path.write_text(path.read_text().replace("title: The Big", "titel: The Big"))
+    path = add_version(layouts, "2027-01", ("title: The Big", "titel: The Big"))
     result = cli("questionnaire", "list")
     assert result.exit_code == 2 and f"{path}, line 7: 'titel' is not a known key here" in result.output
+
+
+# -- the shipped questionnaire, whatever FORMS_SERVICE_LAYOUTS points at --------------------
+
+
+@pytest.fixture
+def empty_layouts(tmp_path: Path) -> Path:
+    folder = tmp_path / "new-layouts"
+    folder.mkdir()
+    return folder
+
+
+def test_an_empty_layouts_folder_still_sets_up_and_prints_the_shipped_questionnaire(
+    cli_env: dict[str, str], empty_layouts: Path, tmp_path: Path
+) -> None:
+    env = {**cli_env, "FORMS_SERVICE_LAYOUTS": str(empty_layouts)}
+    setup = _run(["setup"], env)
+    assert setup.returncode == 0, setup.stderr
+    assert "Questionnaire big-leeds-conversation 2026-11 (shipped with forms-service): added.\n" in setup.stdout
+    out = tmp_path / "x.pdf"
+    render = _run(["render", "big-leeds-conversation", "--variant", "standard", "--output", str(out),
+                   "--copies", "2"], env)
+    assert render.returncode == 0, render.stderr
+    written = empty_layouts / "big-leeds-conversation" / "2026-11" / "standard.json"
+    assert f"Layout: {written}" in render.stdout
+    assert out.read_bytes().startswith(b"%PDF")
+    assert written.read_text() == (REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "standard.json").read_text()
+    assert sorted(p.relative_to(empty_layouts).as_posix() for p in empty_layouts.rglob("*")) == [
+        "big-leeds-conversation", "big-leeds-conversation/2026-11", "big-leeds-conversation/2026-11/standard.json"]
+
+
+def test_a_definition_in_the_layouts_folder_is_loaded_beside_the_shipped_one(
+    cli_env: dict[str, str], empty_layouts: Path
+) -> None:
+    added = add_version(empty_layouts, "2027-01", ("title: The Big", "title: The Second Big"))
+    env = {**cli_env, "FORMS_SERVICE_LAYOUTS": str(empty_layouts)}
+    result = CliRunner().invoke(main, ["setup"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:3] == [
+        "Questionnaire big-leeds-conversation 2026-11 (shipped with forms-service): added.",
+        f"Questionnaire big-leeds-conversation 2027-01 ({added}): added.",
+    ]
+    listing = CliRunner().invoke(main, ["questionnaire", "list"], env=env, catch_exceptions=False)
+    assert listing.output.splitlines() == [
+        "big-leeds-conversation\t2026-11\tnot printed yet\tThe Big Leeds Conversation",
+        "big-leeds-conversation\t2027-01\tnot printed yet\tThe Second Big Leeds Conversation",
+    ]
+
+
+def test_a_changed_copy_of_the_shipped_version_is_refused(cli_env: dict[str, str], empty_layouts: Path) -> None:
+    copy = empty_layouts / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+    copy.parent.mkdir(parents=True)
+    copy.write_text(SHIPPED.read_text().replace("title: The Big", "title: Our Big"))
+    env = {**cli_env, "FORMS_SERVICE_LAYOUTS": str(empty_layouts)}
+    result = CliRunner().invoke(main, ["questionnaire", "list"], env=env, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {copy} defines big-leeds-conversation version 2026-11, which ships with forms-service "
+        f"as {SHIPPED} and differs from it: a shipped version cannot be changed, so copy it to a new "
+        f"version folder (and set 'version' inside) and change that.\n"
+    )
+    copy.write_bytes(SHIPPED.read_bytes())  # an identical copy (an older installation's) is fine
+    result = CliRunner().invoke(main, ["questionnaire", "list"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0 and result.output.count("big-leeds-conversation\t2026-11") == 1
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -141,11 +206,11 @@ def test_missing_tesseract_is_explained(cli_env: dict[str, str], tmp_path: Path)
 def test_setup_makes_an_administrator_once(cli_env: dict[str, str]) -> None:
     first = _run(["setup"], cli_env)
     assert first.returncode == 0, first.stderr
-    assert "Questionnaire big-leeds-conversation 2026-11: added." in first.stdout
+    assert "Questionnaire big-leeds-conversation 2026-11 (shipped with forms-service): added." in first.stdout
     assert "user name: admin" in first.stdout and "password:" in first.stdout
     second = _run(["setup"], cli_env)
     assert second.returncode == 0 and "password:" not in second.stdout
-    assert "2026-11: unchanged." in second.stdout
+    assert "2026-11 (shipped with forms-service): unchanged." in second.stdout
 
 
 def test_commands_are_shared_with_flask(cli_env: dict[str, str]) -> None:

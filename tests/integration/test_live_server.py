@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHIPPED
 from tests.integration.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -109,10 +110,11 @@ def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServ
     from forms_service.sheets import new_sheet_id
     from forms_service.synth.batch import synth_sheets, write_scan_files
 
-    shipped = Path(__file__).resolve().parents[2] / "layouts" / "big-leeds-conversation" / "2026-11"
-    served = live_server.env["FORMS_SERVICE_LAYOUTS"] + "/big-leeds-conversation/2026-11/standard.json"
-    shutil.copy(shipped / "standard.json", served)  # the printed form's layout, as `make run` ships it
-    q = load_definition(shipped / "questionnaire.yaml").questionnaire
+    committed = Path(__file__).resolve().parents[2] / "layouts" / "big-leeds-conversation" / "2026-11"
+    served = Path(live_server.env["FORMS_SERVICE_LAYOUTS"]) / "big-leeds-conversation" / "2026-11"
+    served.mkdir(parents=True, exist_ok=True)
+    shutil.copy(committed / "standard.json", served)  # the printed form's layout, as `make run` ships it
+    q = load_definition(SHIPPED).questionnaire
     sid = new_sheet_id(np.random.default_rng([7, 1]))  # the same page codes on every run
     [sheet] = synth_sheets(q, "standard", [sid], np.random.default_rng(7), preset="office",
                            population="typical")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pypdfium2
@@ -14,7 +15,7 @@ from forms_service.layout import dumps_layout, layout_path, load_layout
 from forms_service.render import build_layout
 from forms_service.services import printing, questionnaires, users
 from forms_service.sheets import is_sheet_id
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import add_version, csrf_token, sign_in
 
 Q = "big-leeds-conversation"
 
@@ -38,10 +39,11 @@ def test_order_and_draw_records_sheets_and_freezes_the_version(ctx) -> None:  # 
 
 
 def test_changing_a_printed_definition_is_refused(ctx) -> None:  # type: ignore[no-untyped-def]
-    printing.order_print_run(ctx, Q, "standard", 1)
-    path = ctx.config.layouts / Q / "2026-11" / "questionnaire.yaml"
+    path = add_version(ctx.config.layouts, "2027-01")
+    questionnaires.sync_definitions(ctx)
+    printing.order_print_run(ctx, Q, "standard", 1, version="2027-01")
     path.write_text(path.read_text().replace("Which group are you in?", "Which group are you part of?"))
-    with pytest.raises(FrozenVersionError, match="has been printed, so it cannot change"):
+    with pytest.raises(FrozenVersionError, match=re.escape(f"{path}: version 2027-01 of {Q} has been printed, so it cannot change")):
         questionnaires.sync_definitions(ctx)
 
 

@@ -1,15 +1,21 @@
-"""Questionnaire definitions: the shipped one is valid; broken ones give file, line and reason."""
+"""Questionnaire definitions: the shipped one is valid and always there; broken ones give file, line and reason."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from forms_service.errors import QuestionnaireError
-from forms_service.questionnaire import FieldType, load_definition
+from forms_service.questionnaire import (
+    FieldType,
+    known_definitions,
+    load_definition,
+    shipped_definitions,
+)
 from forms_service.questionnaire.model import split_sentences
-from tests.conftest import SHIPPED
+from tests.conftest import SHIPPED, add_version
 
 GROUPS = ["staff", "student", "postgraduate-researcher"]
 
@@ -185,3 +191,57 @@ def test_rating_needs_a_scale_of_two_points(tmp_path: Path) -> None:
     path = _write(tmp_path, text[:start] + "\n" + text[end:])
     with pytest.raises(QuestionnaireError, match="a scale of at least two points"):
         load_definition(path)
+
+
+# -- where definitions come from: the package, and the layouts folder that adds to it ----------
+
+
+def test_the_shipped_definition_is_read_from_the_package() -> None:
+    [shipped] = shipped_definitions()
+    assert shipped.shipped and shipped.source == "shipped with forms-service"
+    assert shipped.path == SHIPPED
+    assert shipped.sha256 == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    assert (shipped.questionnaire.id, shipped.questionnaire.version) == ("big-leeds-conversation", "2026-11")
+
+
+def test_an_empty_or_missing_layouts_folder_still_has_the_shipped_definition(tmp_path: Path) -> None:
+    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED]
+    assert [d.path for d in known_definitions(tmp_path / "no-such-folder")] == [SHIPPED]
+
+
+def test_definitions_in_the_layouts_folder_add_to_the_shipped_ones(tmp_path: Path) -> None:
+    added = add_version(tmp_path, "2027-01")
+    found = known_definitions(tmp_path)
+    assert [(d.path, d.shipped, d.questionnaire.version) for d in found] == [
+        (SHIPPED, True, "2026-11"), (added, False, "2027-01")]
+    assert found[1].source == str(added)
+
+
+def test_an_identical_copy_of_a_shipped_version_is_left_out(tmp_path: Path) -> None:
+    copy = tmp_path / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(SHIPPED.read_bytes())
+    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED]
+
+
+def test_a_different_copy_of_a_shipped_version_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+    copy.parent.mkdir(parents=True)
+    copy.write_text(_shipped_with("Which group are you in?", "Which group are you part of?"), encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as caught:
+        known_definitions(tmp_path)
+    assert str(caught.value) == (
+        f"{copy} defines big-leeds-conversation version 2026-11, which ships with forms-service as "
+        f"{SHIPPED} and differs from it: a shipped version cannot be changed, so copy it to a new "
+        f"version folder (and set 'version' inside) and change that."
+    )
+
+
+def test_a_definition_in_the_wrong_folder_is_refused(tmp_path: Path) -> None:
+    path = add_version(tmp_path, "2027-01")
+    moved = path.parent.with_name("2027-02") / path.name
+    moved.parent.mkdir()
+    path.rename(moved)
+    with pytest.raises(QuestionnaireError, match="so it belongs in big-leeds-conversation/2027-01/questionnaire.yaml "
+                                                 "under the layouts folder"):
+        known_definitions(tmp_path)

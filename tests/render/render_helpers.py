@@ -17,7 +17,7 @@ from forms_service.render import RenderResult, render_previews
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = ROOT / "layouts"
-DEFINITION = LAYOUTS / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+DEFINITION = ROOT / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 MM = 72 / 25.4
 QR_DPI = 150
 

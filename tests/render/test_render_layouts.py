@@ -18,6 +18,7 @@ from forms_service.layout import (
 from forms_service.questionnaire.model import Questionnaire
 from forms_service.render import VARIANTS, build_layout
 from forms_service.render.refresh_layouts import refresh
+from tests.conftest import add_version
 
 
 def field_values(layout: Layout) -> dict[str, list[str]]:
@@ -115,12 +116,13 @@ def test_refresh_reports_nothing_stale_in_the_repository() -> None:
 
 
 def test_refresh_writes_missing_layouts(tmp_path: Any, questionnaire: Questionnaire) -> None:
-    folder = tmp_path / questionnaire.id / questionnaire.version
-    folder.mkdir(parents=True)
-    source = LAYOUTS / questionnaire.id / questionnaire.version / "questionnaire.yaml"
-    (folder / "questionnaire.yaml").write_bytes(source.read_bytes())
+    """The shipped questionnaire's layouts go into an empty folder; a version added there gets its own."""
     written = refresh(tmp_path)
-    assert sorted(p.name for p in written) == sorted(f"{v}.json" for v in VARIANTS)
+    shipped = tmp_path / questionnaire.id / questionnaire.version
+    assert sorted(written) == sorted(shipped / f"{v}.json" for v in VARIANTS)
+    add_version(tmp_path, "2027-01")
+    written = refresh(tmp_path)
+    assert sorted(written) == sorted(tmp_path / questionnaire.id / "2027-01" / f"{v}.json" for v in VARIANTS)
     assert refresh(tmp_path, check=True) == []
 
 

@@ -39,7 +39,7 @@ from forms_service.sheets import PageCode
 from forms_service.synth import fill_page, random_respondent
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+SHIPPED = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 QUESTIONNAIRE, VERSION = "big-leeds-conversation", "2026-11"
 # ids with look-alike characters (8/B, 2/Z, 5/S, 6/G, 7/Z): the footer reader must tell them apart
 SHEETS = {"standard": "K7MQ-9XHT-P4Z", "large-print": "B8R2-ZQ5S-G6N", "easy-read": "W4DN-3JCU-E7C"}

@@ -28,7 +28,7 @@ from forms_service.scan.marks import label_rect, render_blank
 from forms_service.synth import simulate_scan
 
 REPO = Path(__file__).resolve().parents[2]
-DEFINITION = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+DEFINITION = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 SCALE = 300 / 72
 Rect = tuple[float, float, float, float]
 U8 = NDArray[np.uint8]
