@@ -27,7 +27,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
@@ -116,8 +115,16 @@ def _options(q: Questionnaire) -> dict[str, tuple[str, str, tuple[Option, ...]]]
     return out
 
 
-def _spec(ctx: ServiceContext, r: Response, field_id: str) -> tuple[str, str, tuple[Option, ...]]:
-    specs = _options(questionnaires.get_questionnaire(ctx, r.questionnaire, r.version))
+Specs = dict[tuple[str, str], dict[str, tuple[str, str, tuple[Option, ...]]]]
+
+
+def _spec(ctx: ServiceContext, r: Response, field_id: str,
+          cache: Specs | None = None) -> tuple[str, str, tuple[Option, ...]]:
+    key = (r.questionnaire, r.version)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = _options(questionnaires.get_questionnaire(ctx, r.questionnaire, r.version))
+    specs = cache[key]
     if field_id not in specs:
         raise NotFound(f"{r.questionnaire} {r.version} has no field {field_id!r}.")
     return specs[field_id]
@@ -173,12 +180,12 @@ def _of_kind(query: Any, kind: TaskKind | None, print_run: int | None) -> Any:
 def counts(ctx: ServiceContext) -> dict[str, int]:
     """How many tasks wait, by kind (held ones included), and pages to identify."""
     with ctx.db.session() as s:
-        rows = dict(s.execute(
-            select(FieldReading.type == "text", func.count())
-            .where(FieldReading.state == FieldState.QUEUED).group_by(FieldReading.type == "text")).all())
+        by_type = dict(s.execute(select(FieldReading.type, func.count())
+                                 .where(FieldReading.state == FieldState.QUEUED).group_by(FieldReading.type)).all())
         pages = s.scalar(select(func.count()).select_from(ScanPage)
                          .where(ScanPage.state == ScanPageState.UNIDENTIFIED))
-    return {TaskKind.CHOICE.value: int(rows.get(False, 0)), TaskKind.TEXT.value: int(rows.get(True, 0)),
+    text = int(by_type.pop("text", 0))
+    return {TaskKind.CHOICE.value: int(sum(by_type.values())), TaskKind.TEXT.value: text,
             "identify": int(pages or 0)}
 
 
@@ -198,23 +205,25 @@ def counts_by_print_run(ctx: ServiceContext) -> list[dict[str, Any]]:
     return sorted(runs.values(), key=lambda r: (r["print_run"] is None, r["print_run"] or 0))
 
 
-def _take(ctx: ServiceContext, user_id: int, reading_id: int) -> bool:
-    """Lease a task to ``user_id`` (or renew it, if theirs); False when someone else holds it."""
-    now, task = utcnow(), _task(reading_id)
+def _take_many(ctx: ServiceContext, user_id: int, reading_ids: list[int]) -> set[int]:
+    """Lease as many of these tasks to ``user_id`` as nobody else holds, in one transaction; returns those."""
+    if not reading_ids:
+        return set()
+    now, tasks = utcnow(), [_task(i) for i in reading_ids]
     with ctx.db.session() as s:
-        taken = s.execute(update(Lease).where(Lease.task == task, or_(Lease.expires_at <= now,
-                                                                        Lease.user_id == user_id))
-                          .values(user_id=user_id, taken_at=now, expires_at=now + LEASE))
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return True
-        if s.get(Lease, task) is not None:
-            return False
-    try:
-        with ctx.db.session() as s:
-            s.add(Lease(task=task, user_id=user_id, taken_at=now, expires_at=now + LEASE))
-    except IntegrityError:  # another person took it between the look and the insert
-        return False
-    return True
+        s.execute(update(Lease).where(Lease.task.in_(tasks), or_(Lease.expires_at <= now, Lease.user_id == user_id))
+                  .values(user_id=user_id, taken_at=now, expires_at=now + LEASE)
+                  .execution_options(synchronize_session=False))
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        s.execute(upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + LEASE}
+                                        for t in tasks]).on_conflict_do_nothing(index_elements=["task"]))
+        mine = set(s.scalars(select(Lease.task).where(Lease.task.in_(tasks), Lease.user_id == user_id,
+                                                      Lease.expires_at > now)))
+    return {i for i, t in zip(reading_ids, tasks, strict=True) if t in mine}
 
 
 def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = None, limit: int = 1,
@@ -234,40 +243,48 @@ def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = No
             .where(Lease.user_id == user_id, Lease.expires_at > now, FieldReading.state == FieldState.QUEUED)
             .order_by(FieldReading.confidence, FieldReading.id), kind, print_run)))
     held = [i for i in held if i not in skip]
-    chosen: list[int] = []
-    for reading_id in held[:limit]:
-        if _take(ctx, user_id, reading_id):
-            chosen.append(reading_id)
-    offset = 0
+    renewed = _take_many(ctx, user_id, held[:limit])
+    chosen = [i for i in held[:limit] if i in renewed]
+    tried = set(skip) | set(chosen)
     while len(chosen) < limit:
+        want = limit - len(chosen)
+        query = _waiting(kind, print_run)
+        if tried:
+            query = query.where(FieldReading.id.not_in(tried))
         with ctx.db.session() as s:
-            batch = list(s.scalars(_waiting(kind, print_run).offset(offset).limit(limit * 2)))
-        if not batch:
+            page = list(s.scalars(query.limit(want + 2)))
+        if not page:
             break
-        offset += len(batch)
-        for reading_id in batch:
-            if reading_id not in chosen and reading_id not in skip and _take(ctx, user_id, reading_id):
-                chosen.append(reading_id)
-                if len(chosen) == limit:
-                    break
-    return [field_task(ctx, i) for i in chosen]
+        tried |= set(page)
+        got = _take_many(ctx, user_id, page[:want])
+        chosen += [i for i in page[:want] if i in got]
+    return field_tasks(ctx, chosen)
 
 
 def field_task(ctx: ServiceContext, reading_id: int) -> FieldTask:
+    found = field_tasks(ctx, [reading_id])
+    if not found:
+        raise NotFound(f"There is no field {reading_id} in the queue.")
+    return found[0]
+
+
+def field_tasks(ctx: ServiceContext, reading_ids: list[int]) -> list[FieldTask]:
+    """The fields as tasks, in the order of ``reading_ids`` (one query for all of them)."""
+    cache: Specs = {}
     with ctx.db.session() as s:
-        found = s.execute(select(FieldReading, Response, PrintRun.batch)
-                          .join(Response, Response.id == FieldReading.response_id)
-                          .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
-                          .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
-                          .where(FieldReading.id == reading_id)).first()
-        if found is None:
-            raise NotFound(f"There is no field {reading_id} in the queue.")
-        fr, r, batch = found
-        kind, question, options = _spec(ctx, r, fr.field_id)
-        current = field_value(fr)
-        return FieldTask(fr.id, TaskKind.TEXT if fr.type == "text" else TaskKind.CHOICE, r.public_id,
-                         fr.field_id, kind, question, options, export_value(kind, current.value),
-                         fr.suggestion, float(fr.confidence), bool(fr.crop_key), batch)
+        rows = s.execute(select(FieldReading, Response, PrintRun.batch)
+                         .join(Response, Response.id == FieldReading.response_id)
+                         .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
+                         .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
+                         .where(FieldReading.id.in_(reading_ids))).all()
+        found: dict[int, FieldTask] = {}
+        for fr, r, batch in rows:
+            kind, question, options = _spec(ctx, r, fr.field_id, cache)
+            found[fr.id] = FieldTask(fr.id, TaskKind.TEXT if fr.type == "text" else TaskKind.CHOICE, r.public_id,
+                                     fr.field_id, kind, question, options,
+                                     export_value(kind, field_value(fr).value), fr.suggestion,
+                                     float(fr.confidence), bool(fr.crop_key), batch)
+    return [found[i] for i in reading_ids if i in found]
 
 
 def renew(ctx: ServiceContext, user_id: int, reading_ids: Iterable[int]) -> list[int]:
@@ -313,32 +330,45 @@ def answer(ctx: ServiceContext, user_id: int, reading_id: int, value: Any = _MIS
         raise InvalidInput("Send the value the field shows, or mark a written answer illegible.")
     if value is not _MISSING and illegible:
         raise InvalidInput("An illegible answer has no value: send one or the other.")
-    now = utcnow()
     with ctx.db.session() as s:
-        found = s.execute(select(FieldReading, Response).join(Response, Response.id == FieldReading.response_id)
-                          .where(FieldReading.id == reading_id)).first()
-        if found is None:
-            raise NotFound(f"There is no field {reading_id}.")
-        fr, r = found
-        if fr.state != FieldState.QUEUED:
-            raise Conflict("This field was answered already (by you or someone else); nothing was changed.")
-        held = s.scalar(select(Lease.task).where(Lease.task == _task(reading_id), Lease.user_id == user_id,
-                                                 Lease.expires_at > now))
-        if held is None:
-            raise Conflict("You do not hold this field any more (your hold ran out, or someone else has it); "
-                           "nothing was changed: take the next field from the queue.")
-        kind, _question, options = _spec(ctx, r, fr.field_id)
-        if illegible:
-            if kind != "text":
-                raise InvalidInput("Only a written answer can be marked illegible; tick what the boxes show.")
-            checked: Any = ""
-        else:
-            checked = check_value(kind, options, value)
-        _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
-                Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
-        s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
+        _answer(ctx, s, user_id, reading_id, value, illegible=illegible, flag=flag, cache={})
     log.info("field verified", extra={"field_reading": reading_id, "user": user_id})
     return field_task(ctx, reading_id)
+
+
+def _prefetch(s: Session, user_id: int, reading_ids: list[int]) -> tuple[dict[int, Any], set[str]]:
+    """The fields with their responses, and which of them this person holds, in two queries."""
+    rows = {fr.id: (fr, r) for fr, r in s.execute(
+        select(FieldReading, Response).join(Response, Response.id == FieldReading.response_id)
+        .where(FieldReading.id.in_(reading_ids))).all()}
+    held = set(s.scalars(select(Lease.task).where(Lease.task.in_([_task(i) for i in reading_ids]),
+                                                  Lease.user_id == user_id, Lease.expires_at > utcnow())))
+    return rows, held
+
+
+def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, value: Any, *, illegible: bool,
+            flag: str | None, cache: Specs, known: tuple[dict[int, Any], set[str]] | None = None) -> None:
+    """One answer inside the caller's transaction (raises, changing nothing of this field, when refused)."""
+    rows, held = known if known is not None else _prefetch(s, user_id, [reading_id])
+    if reading_id not in rows:
+        raise NotFound(f"There is no field {reading_id}.")
+    fr, r = rows[reading_id]
+    if fr.state != FieldState.QUEUED:
+        raise Conflict("This field was answered already (by you or someone else); nothing was changed.")
+    if _task(reading_id) not in held:
+        raise Conflict("You do not hold this field any more (your hold ran out, or someone else has it); "
+                       "nothing was changed: take the next field from the queue.")
+    kind, _question, options = _spec(ctx, r, fr.field_id, cache)
+    if illegible:
+        if kind != "text":
+            raise InvalidInput("Only a written answer can be marked illegible; tick what the boxes show.")
+        checked: Any = ""
+    else:
+        checked = check_value(kind, options, value)
+    _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
+            Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
+    if known is None:
+        s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
 
 
 def _record(s: Session, fr: FieldReading, user_id: int, value: Any, action: Action, note: str | None) -> None:
@@ -423,13 +453,11 @@ def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run
         candidates = list(s.scalars(anyone.with_only_columns(FieldReading.id).where(
             FieldReading.field_id == field_id, Response.questionnaire == questionnaire,
             Response.version == version).limit(limit * 2)))
-    chosen = [i for i in candidates if _take(ctx, user_id, i)][:limit]
-    for extra in candidates:  # taken beyond the screen's size by the loop above: give them back
-        if extra not in chosen:
-            release(ctx, user_id, extra)
+    got = _take_many(ctx, user_id, candidates[:limit])
+    chosen = [i for i in candidates[:limit] if i in got]
     if not chosen:
         return None
-    tasks = tuple(field_task(ctx, i) for i in chosen)
+    tasks = tuple(field_tasks(ctx, chosen))
     return GridScreen(questionnaire, version, field_id, tasks[0].question, tasks[0].type, tasks[0].options, tasks)
 
 
@@ -439,19 +467,26 @@ def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], can
 
     Fields marked "cannot tell" stay with the person for the single-field screen. Returns how
     many fields were verified and a sentence for each that could not be (someone else's now,
-    answered already, a value it cannot have): the others are taken all the same.
+    answered already, a value it cannot have): the others are taken all the same, in one
+    transaction.
     """
     problems: list[str] = []
-    verified = 0
     skipped = set(cannot_tell)
-    for reading_id, value in answers.items():
-        if reading_id in skipped:
-            continue
-        try:
-            answer(ctx, user_id, reading_id, value)
-            verified += 1
-        except (Conflict, InvalidInput, NotFound) as exc:
-            problems.append(f"Field {reading_id}: {exc.message}")
+    cache: Specs = {}
+    taken: list[int] = []
+    with ctx.db.session() as s:
+        known = _prefetch(s, user_id, [i for i in answers if i not in skipped])
+        for reading_id, value in answers.items():
+            if reading_id in skipped:
+                continue
+            try:
+                _answer(ctx, s, user_id, reading_id, value, illegible=False, flag=None, cache=cache, known=known)
+                taken.append(reading_id)
+            except (Conflict, InvalidInput, NotFound) as exc:
+                problems.append(f"Field {reading_id}: {exc.message}")
+        if taken:
+            s.execute(delete(Lease).where(Lease.task.in_([_task(i) for i in taken])))
     if skipped:
         renew(ctx, user_id, skipped)
-    return verified, problems
+    log.info("grid confirmed", extra={"fields": len(taken), "user": user_id})
+    return len(taken), problems

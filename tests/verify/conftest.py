@@ -26,9 +26,9 @@ def png(page) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def config(tmp_path: Path, layouts: Path, sqlite_url: str) -> Config:
-    """Auto-acceptance off: a person verifies every field (FORMS_SERVICE_AUTO_ACCEPT=off)."""
-    return make_config(tmp_path, layouts, sqlite_url, auto_accept_min=math.inf)
+def config(tmp_path: Path, layouts: Path, db_url: str) -> Config:
+    """Auto-acceptance off: a person verifies every field (FORMS_SERVICE_AUTO_ACCEPT=off); SQLite and PostgreSQL."""
+    return make_config(tmp_path, layouts, db_url, auto_accept_min=math.inf)
 
 
 @pytest.fixture
