@@ -490,3 +490,28 @@ def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], can
         renew(ctx, user_id, skipped)
     log.info("grid confirmed", extra={"fields": len(taken), "user": user_id})
     return len(taken), problems
+
+
+def pace(ctx: ServiceContext, *, hours: int = 8) -> dict[str, Any]:
+    """Fields answered per hour, in all and per person, over the last ``hours`` hours, and the time
+    the queue would take at that pace."""
+    from ..store.models import User
+
+    now = utcnow()
+    since = now - timedelta(hours=hours)
+    with ctx.db.session() as s:
+        rows = s.execute(select(FieldChange.at, User.name).outerjoin(User, User.id == FieldChange.user_id)
+                         .where(FieldChange.at >= since)).all()
+    per_hour = [0] * hours
+    people: dict[str, int] = {}
+    for at, name in rows:
+        at = at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
+        slot = min(hours - 1, max(0, int((now - at).total_seconds() // 3600)))
+        per_hour[hours - 1 - slot] += 1
+        people[name or "(deleted account)"] = people.get(name or "(deleted account)", 0) + 1
+    waiting = sum(v for k, v in counts(ctx).items() if k != "identify")
+    rate = per_hour[-1] if per_hour[-1] else (sum(per_hour) / hours if rows else 0.0)
+    return {"per_hour": per_hour, "hours": hours, "waiting": waiting, "rate": rate,
+            "people": sorted(({"name": n, "fields": c, "per_hour": round(c / hours, 1)} for n, c in people.items()),
+                             key=lambda p: -p["fields"]),
+            "hours_left": (waiting / rate) if rate else None}

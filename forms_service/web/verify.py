@@ -36,7 +36,15 @@ def _user() -> int:
 @roles_required("verifier")
 def index() -> Any:
     ctx = service_context()
-    return render_template("verify/index.html", counts=verify.counts(ctx), runs=verify.counts_by_print_run(ctx))
+    return render_template("verify/index.html", counts=verify.counts(ctx), runs=verify.counts_by_print_run(ctx),
+                           pace=verify.pace(ctx))
+
+
+@bp.get("/audit")
+@roles_required("administrator")
+def audit() -> Any:
+    """Who changed which field from what to what, and when (administrators only)."""
+    return render_template("verify/audit.html", changes=verify.audit_log(service_context()))
 
 
 # -- grids --------------------------------------------------------------------------------------

@@ -139,3 +139,24 @@ def test_bad_requests_get_one_sentence(queued: ServiceContext, client, verifier)
     assert client.post("/api/v1/queue/1", json={"colour": "red"}, headers=alice).status_code == 400
     assert client.post("/api/v1/queue/999999", json={"value": None}, headers=alice).status_code == 404
     assert client.get("/api/v1/queue").status_code == 401
+
+
+def test_the_audit_log_and_the_pace_are_for_the_right_people(queued: ServiceContext, client, verifier,
+                                                             make_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import sign_in
+
+    alice_id, _ = verifier("alice")
+    [task] = verify.next_fields(queued, alice_id, kind=verify.TaskKind.TEXT)
+    verify.answer(queued, alice_id, task.id, "Kindness")
+    sign_in(client, "alice")
+    page = client.get("/verify/")
+    assert page.status_code == 200 and "Fields answered per hour" in page.get_data(as_text=True)
+    assert "alice" not in page.get_data(as_text=True).split("Pace")[1]  # per-person figures: administrators only
+    assert client.get("/verify/audit").status_code == 403
+    make_user("ada", "administrator")
+    admin = client.application.test_client()
+    sign_in(admin, "ada")
+    log = admin.get("/verify/audit").get_data(as_text=True)
+    assert "alice" in log and "Kindness" in log and task.field in log
+    assert "alice" in admin.get("/verify/").get_data(as_text=True)
+    assert verify.pace(queued)["per_hour"][-1] == 1
