@@ -64,6 +64,7 @@ class Action(StrEnum):
     """What a person did to a field (the audit log's ``action``)."""
 
     VERIFIED = "verified"  # confirmed or corrected the value
+    REOPENED = "reopened"  # took their own last answer back, to change it
     ILLEGIBLE = "illegible"  # a written answer nobody can read: verified as blank, marked illegible
     FLAGGED = "flagged"  # verified, and flagged for a moderator (names or identifies someone, or abusive)
 
@@ -515,3 +516,36 @@ def pace(ctx: ServiceContext, *, hours: int = 8) -> dict[str, Any]:
             "people": sorted(({"name": n, "fields": c, "per_hour": round(c / hours, 1)} for n, c in people.items()),
                              key=lambda p: -p["fields"]),
             "hours_left": (waiting / rate) if rate else None}
+
+
+UNDO_WINDOW = timedelta(minutes=15)
+"""How long after a save the person may take it back (Shift+Enter on a single-field screen)."""
+
+
+def reopen_last(ctx: ServiceContext, user_id: int) -> int | None:
+    """Take back this person's last answer: the field is queued again, held by them, with their value.
+
+    Only their own newest answer, within :data:`UNDO_WINDOW`, and only while nobody changed the
+    field since; the audit log keeps both the answer and its taking back. Returns the field's id
+    (None when there is nothing to take back).
+    """
+    now = utcnow()
+    with ctx.db.session() as s:
+        last = s.scalar(select(FieldChange).where(FieldChange.user_id == user_id, FieldChange.at >= now - UNDO_WINDOW,
+                                                  FieldChange.action != Action.REOPENED)
+                        .order_by(FieldChange.id.desc()).limit(1))
+        if last is None or last.field_reading_id is None:
+            return None
+        newer = s.scalar(select(func.count()).select_from(FieldChange).where(
+            FieldChange.field_reading_id == last.field_reading_id, FieldChange.id > last.id))
+        fr = s.get(FieldReading, last.field_reading_id)
+        if newer or fr is None or fr.state != FieldState.VERIFIED:
+            return None
+        details = {k: v for k, v in (fr.details or {}).items() if k not in ("illegible", "flagged")}
+        s.add(FieldChange(field_reading_id=fr.id, response_id=fr.response_id, field_id=fr.field_id, user_id=user_id,
+                          action=Action.REOPENED.value, old_value=dict(fr.value or {}), new_value=dict(fr.value or {}),
+                          old_state=FieldState.VERIFIED.value, new_state=FieldState.QUEUED.value))
+        fr.state, fr.details, fr.updated_at = FieldState.QUEUED, details, now
+        reading_id = fr.id
+    _take_many(ctx, user_id, [reading_id])
+    return reading_id

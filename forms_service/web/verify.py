@@ -22,6 +22,7 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 CANNOT_TELL = "verify_cannot_tell"  # the session's list of grid fields left for the single-field screen
 SKIPPED = "verify_skipped"  # fields this person skipped: others are offered first
+REOPENED = "verify_reopened"  # the field this person took back, shown next
 
 
 class TokenForm(FlaskForm):
@@ -98,7 +99,10 @@ def field() -> Any:
     if kind not in (None, "choice", "text"):
         raise InvalidInput("Choose tick boxes (kind=choice) or written answers (kind=text).")
     of_kind = verify.TaskKind(kind) if kind else None
-    tasks = verify.next_fields(ctx, _user(), kind=of_kind, exclude=session.get(SKIPPED, []))
+    reopened = session.pop(REOPENED, None)
+    tasks = verify.field_tasks(ctx, [reopened]) if reopened is not None else []
+    tasks = [t for t in tasks if t.id in verify.renew(ctx, _user(), [t.id])] or verify.next_fields(
+        ctx, _user(), kind=of_kind, exclude=session.get(SKIPPED, []))
     if not tasks and session.get(SKIPPED):  # only skipped ones are left: offer them again
         session.pop(SKIPPED)
         tasks = verify.next_fields(ctx, _user(), kind=of_kind)
@@ -118,6 +122,16 @@ def field_answer(reading_id: int) -> Any:
     action = request.form.get("action", "save")
     kind = request.form.get("kind") or None
     back = redirect(url_for("verify.field", kind=kind) if kind else url_for("verify.field"))
+    if action == "back":
+        verify.release(ctx, _user(), reading_id)
+        reopened = verify.reopen_last(ctx, _user())
+        if reopened is None:
+            verify.next_fields(ctx, _user(), limit=1)  # hold the field on screen again
+            flash("There is no answer of yours to take back (only the last one, within 15 minutes).", "error")
+        else:
+            session[REOPENED] = reopened
+            flash("Your last answer is back on screen: change it and press Enter.", "success")
+        return redirect(url_for("verify.field"))
     if action in ("skip", "stop"):
         verify.release(ctx, _user(), reading_id)
         if action == "stop":

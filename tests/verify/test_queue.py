@@ -160,3 +160,22 @@ def test_the_audit_log_and_the_pace_are_for_the_right_people(queued: ServiceCont
     assert "alice" in log and "Kindness" in log and task.field in log
     assert "alice" in admin.get("/verify/").get_data(as_text=True)
     assert verify.pace(queued)["per_hour"][-1] == 1
+
+
+def test_a_person_takes_back_their_own_last_answer_only(queued: ServiceContext, verifier) -> None:  # type: ignore[no-untyped-def]
+    alice_id, _ = verifier("alice")
+    bob_id, _ = verifier("bob")
+    assert verify.reopen_last(queued, alice_id) is None
+    [first] = verify.next_fields(queued, alice_id, kind=verify.TaskKind.TEXT)
+    verify.answer(queued, alice_id, first.id, "Kindness")
+    assert verify.reopen_last(queued, bob_id) is None  # not bob's answer
+    assert verify.reopen_last(queued, alice_id) == first.id
+    again = verify.field_task(queued, first.id)
+    assert again.value == "Kindness" and verify.renew(queued, alice_id, [first.id]) == [first.id]
+    assert verify.next_fields(queued, bob_id, limit=10) and first.id not in {
+        t.id for t in verify.next_fields(queued, bob_id, limit=10)}
+    verify.answer(queued, alice_id, first.id, "Kindness to all")
+    with queued.db.session() as s:
+        actions = [c.action for c in s.scalars(select(FieldChange).order_by(FieldChange.id))]
+    assert actions == ["verified", "reopened", "verified"]
+    assert next(iter(export.iter_records(queued)))["answers"][first.field]["value"] == "Kindness to all"

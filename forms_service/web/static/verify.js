@@ -121,7 +121,8 @@
         if (document.activeElement === note) { submit(field, button("flag")); }
         else { note.focus(); }
       }
-      else if (event.key === "Enter" && !event.shiftKey) {
+      else if (event.key === "Enter" && event.shiftKey) { submit(field, button("back")); }
+      else if (event.key === "Enter") {
         submit(field, document.activeElement === note && note.value.trim() ? button("flag") : button("save"));
       }
       else if (n !== null && !text) {
