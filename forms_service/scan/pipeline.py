@@ -95,6 +95,7 @@ class PageRead:
     alignment: Alignment
     fields: list[FieldResult]
     notes: list[str]
+    upright: NDArray[np.uint8] | None = field(default=None, repr=False)  # the image the alignment maps
 
     @property
     def fingerprint(self) -> str:
@@ -240,7 +241,7 @@ def _read_known(
         notes.append("scanned in black and white (1-bit): light marks may be lost; scan in grey")
     if page.dpi_known and page.dpi < 195:
         notes.append(f"scanned at {page.dpi:.0f} dpi: scan at 200 to 300 dpi")
-    return PageRead(code, layout, alignment, fields, notes)
+    return PageRead(code, layout, alignment, fields, notes, upright=image)
 
 
 def _read_fields(

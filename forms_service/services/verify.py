@@ -549,3 +549,67 @@ def reopen_last(ctx: ServiceContext, user_id: int) -> int | None:
         reading_id = fr.id
     _take_many(ctx, user_id, [reading_id])
     return reading_id
+
+
+CONTEXT_DPI = 90.0
+"""Resolution of the context view: the whole page, enough to see where the field sits and what is near it."""
+
+
+def context_picture(ctx: ServiceContext, user_id: int, reading_id: int) -> bytes:
+    """The page a held field was read from, lined up as the reader saw it, with every field's boxes
+    outlined, the boxes the reader found marked filled in, and this field framed (a PNG).
+
+    For the rare field whose crop is not enough; it shows the whole page, so it is only drawn on
+    request, for the person who holds the field, and the request is logged (never its content).
+    """
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from ..scan import PageImage
+    from ..scan.pipeline import PageRead, boxes_rect, read_page
+    from .reading import PageReader, load_page
+
+    with ctx.db.session() as s:
+        found = s.execute(select(FieldReading, ScanPage.scan_file_id, ScanPage.source_index)
+                          .join(Lease, Lease.task == _lease_key())
+                          .join(ScanPage, and_(ScanPage.response_id == FieldReading.response_id,
+                                               ScanPage.page == FieldReading.page,
+                                               ScanPage.state == ScanPageState.READ))
+                          .where(FieldReading.id == reading_id, Lease.user_id == user_id,
+                                 Lease.expires_at > utcnow())).first()
+    if found is None:
+        raise NotFound("This field is not held by you (or its page is not kept): take it from the queue first.")
+    fr, file_id, index = found
+    page = load_page(ctx, file_id, index)
+    if not isinstance(page, PageImage):
+        raise NotFound("The page of this field can no longer be decoded.")
+    reader = PageReader(ctx)
+    read = read_page(page, reader.layout, reader.blank, reader.calibration, ocr=False,
+                     candidates=reader.candidates)
+    if not isinstance(read, PageRead) or read.upright is None:
+        raise NotFound("The page of this field could not be lined up again.")
+    k = CONTEXT_DPI / 72.0
+    im = Image.fromarray(read.alignment.warp(read.upright, CONTEXT_DPI)).convert("RGB")
+    draw = ImageDraw.Draw(im)
+    marked = {f.field_id: f.details.get("boxes", {}) for f in read.fields if f.type != "text"}
+
+    def box(rect: tuple[float, float, float, float]) -> list[float]:
+        return [rect[0] * k, rect[1] * k, rect[2] * k, rect[3] * k]
+
+    for lf in read.layout.page(read.page_code.page).fields:
+        if lf.type == "text" and lf.rect is not None:
+            draw.rectangle(box(lf.rect), outline=(120, 120, 120), width=1)
+        for b in lf.boxes:
+            seen = marked.get(lf.id, {}).get(b.value, "empty")  # empty, marked, or filled (a change of mind)
+            colour = {"marked": (0, 100, 53), "filled": (176, 0, 32)}.get(seen, (120, 120, 120))
+            draw.rectangle(box(b.rect), outline=colour, width=1 if seen == "empty" else 3)
+        if lf.id == fr.field_id:
+            target = boxes_rect(lf) if lf.boxes else lf.rect
+            if target is not None:
+                x0, y0, x1, y1 = box(target)
+                draw.rectangle([x0 - 4, y0 - 4, x1 + 4, y1 + 4], outline=(29, 78, 216), width=4)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    log.info("context viewed", extra={"field_reading": reading_id, "user": user_id})
+    return buf.getvalue()

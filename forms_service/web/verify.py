@@ -164,6 +164,14 @@ def field_image(reading_id: int) -> Any:
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})
 
 
+@bp.get("/field/<int:reading_id>/context.png")
+@roles_required("verifier")
+def field_context(reading_id: int) -> Any:
+    """The whole page with the marks the reader saw, for the person holding the field (on request)."""
+    png = verify.context_picture(service_context(), _user(), reading_id)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})
+
+
 @bp.post("/release")
 @roles_required("verifier")
 def release() -> Any:

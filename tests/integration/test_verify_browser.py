@@ -134,6 +134,9 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
             page.keyboard.type("Respect for everyone")
             key = "Enter"
         elif typed == 1:
+            page.keyboard.press("Control+K")  # the whole page, for once
+            page.wait_for_function("document.querySelector('details.context img').naturalWidth > 0")
+            no_violations(page)
             key = "Control+I"
         elif typed == 2:
             page.keyboard.press("Control+M")

@@ -179,3 +179,24 @@ def test_a_person_takes_back_their_own_last_answer_only(queued: ServiceContext, 
         actions = [c.action for c in s.scalars(select(FieldChange).order_by(FieldChange.id))]
     assert actions == ["verified", "reopened", "verified"]
     assert next(iter(export.iter_records(queued)))["answers"][first.field]["value"] == "Kindness to all"
+
+
+def test_the_whole_page_is_drawn_for_the_holder_on_request(queued: ServiceContext, verifier) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import pytest
+    from PIL import Image
+
+    from forms_service.errors import NotFound
+
+    alice_id, _ = verifier("alice")
+    bob_id, _ = verifier("bob")
+    [task] = verify.next_fields(queued, alice_id, kind=verify.TaskKind.CHOICE)
+    picture = Image.open(io.BytesIO(verify.context_picture(queued, alice_id, task.id)))
+    assert picture.format == "PNG" and picture.width > 500 and picture.height > picture.width  # a portrait page
+    import numpy as np
+
+    rgb = np.asarray(picture.convert("RGB"))
+    assert (rgb == (29, 78, 216)).all(axis=2).any()  # the field is framed
+    with pytest.raises(NotFound):
+        verify.context_picture(queued, bob_id, task.id)

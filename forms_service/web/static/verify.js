@@ -113,6 +113,13 @@
     var text = field.querySelector("textarea");
     var note = field.querySelector("#flag_note");
     function button(action) { return field.querySelector("button[value=" + action + "]"); }
+    var context = field.querySelector("details.context");
+    if (context) {  /* the whole page is drawn only when asked for */
+      context.addEventListener("toggle", function () {
+        var img = context.querySelector("img");
+        if (context.open && !img.getAttribute("src")) { img.setAttribute("src", context.dataset.src); }
+      });
+    }
     field.addEventListener("keydown", function (event) {
       var n = digit(event);
       if (event.key === "Escape") { submit(field, button("skip")); }
@@ -120,6 +127,9 @@
       else if (event.ctrlKey && (event.key === "m" || event.key === "M") && note) {
         if (document.activeElement === note) { submit(field, button("flag")); }
         else { note.focus(); }
+      }
+      else if (event.ctrlKey && (event.key === "k" || event.key === "K") && context) {
+        context.open = !context.open;  // the focus stays where the person is typing
       }
       else if (event.key === "Enter" && event.shiftKey) { submit(field, button("back")); }
       else if (event.key === "Enter") {
