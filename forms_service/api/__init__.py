@@ -192,6 +192,7 @@ def _task_json(t: verify.FieldTask) -> dict[str, Any]:
         "question": t.question, "options": [{"value": o.value, "label": o.label} for o in t.options],
         "value": t.value, "suggestion": t.suggestion, "confidence": t.confidence,
         "image_url": f"/api/v1/queue/{t.id}/image" if t.has_image else None,
+        "blind": t.blind,
     }
 
 
@@ -234,7 +235,8 @@ def queue_answer(reading_id: int) -> Any:
     if "value" in body:
         args["value"] = body["value"]
     task = verify.answer(service_context(), g.api_user.id, reading_id, **args)
-    return jsonify({"id": task.id, "state": "verified", "value": task.value})
+    # under double-blind keying a first typing leaves the field queued for a second person
+    return jsonify({"id": task.id, "state": task.state.value, "value": task.value if task.state == "verified" else None})
 
 
 @bp.post("/queue/renew")

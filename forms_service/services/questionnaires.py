@@ -32,6 +32,8 @@ class VersionInfo:
     title: str
     frozen: bool
     sha256: str
+    blind_entry: bool = False  # written answers typed without the OCR suggestion
+    double_keying: bool = False  # written answers typed by two people blind, a third settling a mismatch
 
 
 @dataclass(frozen=True)
@@ -137,4 +139,5 @@ def _parse(source: str, sha256: str, name: str) -> Questionnaire:
 
 
 def _info(row: QuestionnaireVersion) -> VersionInfo:
-    return VersionInfo(row.id, row.questionnaire, row.version, row.title, row.frozen_at is not None, row.sha256)
+    return VersionInfo(row.id, row.questionnaire, row.version, row.title, row.frozen_at is not None, row.sha256,
+                       bool(row.blind_entry), bool(row.double_keying))

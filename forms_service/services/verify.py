@@ -26,7 +26,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
@@ -37,8 +37,10 @@ from ..states import FieldState, ScanPageState
 from ..store.models import (
     FieldChange,
     FieldReading,
+    Keying,
     Lease,
     PrintRun,
+    QuestionnaireVersion,
     Response,
     ScanPage,
     Sheet,
@@ -65,6 +67,7 @@ class Action(StrEnum):
 
     VERIFIED = "verified"  # confirmed or corrected the value
     REOPENED = "reopened"  # took their own last answer back, to change it
+    KEYED = "keyed"  # typed a written answer under double-blind keying (final once two agree)
     ILLEGIBLE = "illegible"  # a written answer nobody can read: verified as blank, marked illegible
     FLAGGED = "flagged"  # verified, and flagged for a moderator (names or identifies someone, or abusive)
 
@@ -91,6 +94,9 @@ class FieldTask:
     confidence: float
     has_image: bool
     batch: str | None
+    blind: bool = False  # typed without the OCR suggestion (blind entry, or double-blind keying)
+    keying: int = 0  # under double-blind keying: how many people typed it before (2: they disagreed)
+    state: FieldState = FieldState.QUEUED
 
 
 def _task(reading_id: int) -> str:
@@ -157,13 +163,16 @@ def check_value(kind: str, options: Iterable[Option], value: Any) -> Any:
 # -- the queue -------------------------------------------------------------------------------------
 
 
-def _waiting(kind: TaskKind | None, print_run: int | None) -> Any:
-    """Queued field readings nobody holds a live lease on, least certain first."""
+def _waiting(kind: TaskKind | None, print_run: int | None, user_id: int | None = None) -> Any:
+    """Queued field readings nobody holds a live lease on, least certain first (and, for a person,
+    not those they typed already under double-blind keying)."""
     now = utcnow()
     query = (select(FieldReading.id)
              .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
              .where(FieldReading.state == FieldState.QUEUED, Lease.task.is_(None))
              .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
+    if user_id is not None:
+        query = query.where(~exists().where(Keying.field_reading_id == FieldReading.id, Keying.user_id == user_id))
     return _of_kind(query, kind, print_run)
 
 
@@ -249,7 +258,7 @@ def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = No
     tried = set(skip) | set(chosen)
     while len(chosen) < limit:
         want = limit - len(chosen)
-        query = _waiting(kind, print_run)
+        query = _waiting(kind, print_run, user_id)
         if tried:
             query = query.where(FieldReading.id.not_in(tried))
         with ctx.db.session() as s:
@@ -273,18 +282,28 @@ def field_tasks(ctx: ServiceContext, reading_ids: list[int]) -> list[FieldTask]:
     """The fields as tasks, in the order of ``reading_ids`` (one query for all of them)."""
     cache: Specs = {}
     with ctx.db.session() as s:
-        rows = s.execute(select(FieldReading, Response, PrintRun.batch)
+        rows = s.execute(select(FieldReading, Response, PrintRun.batch, QuestionnaireVersion.blind_entry,
+                                QuestionnaireVersion.double_keying)
                          .join(Response, Response.id == FieldReading.response_id)
+                         .outerjoin(QuestionnaireVersion, and_(
+                             QuestionnaireVersion.questionnaire == Response.questionnaire,
+                             QuestionnaireVersion.version == Response.version))
                          .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
                          .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
                          .where(FieldReading.id.in_(reading_ids))).all()
+        keyed = dict(s.execute(select(Keying.field_reading_id, func.count()).where(
+            Keying.field_reading_id.in_(reading_ids)).group_by(Keying.field_reading_id)).all())
         found: dict[int, FieldTask] = {}
-        for fr, r, batch in rows:
+        for fr, r, batch, blind_entry, double in rows:
             kind, question, options = _spec(ctx, r, fr.field_id, cache)
+            value = export_value(kind, field_value(fr).value)
+            blind = kind == "text" and bool(blind_entry or double) and fr.state == FieldState.QUEUED
             found[fr.id] = FieldTask(fr.id, TaskKind.TEXT if fr.type == "text" else TaskKind.CHOICE, r.public_id,
-                                     fr.field_id, kind, question, options,
-                                     export_value(kind, field_value(fr).value), fr.suggestion,
-                                     float(fr.confidence), bool(fr.crop_key), batch)
+                                     fr.field_id, kind, question, options, "" if blind else value,
+                                     None if blind else fr.suggestion, float(fr.confidence), bool(fr.crop_key),
+                                     batch, blind=blind,
+                                     keying=int(keyed.get(fr.id, 0)) if kind == "text" and double else 0,
+                                     state=FieldState(fr.state))
     return [found[i] for i in reading_ids if i in found]
 
 
@@ -366,10 +385,70 @@ def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, valu
         checked: Any = ""
     else:
         checked = check_value(kind, options, value)
-    _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
-            Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
+    if kind == "text" and not illegible and flag is None and _double_keying(s, r):
+        _key(s, fr, user_id, checked)
+    else:
+        _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
+                Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
     if known is None:
         s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
+
+
+def _double_keying(s: Session, r: Response) -> bool:
+    return bool(s.scalar(select(QuestionnaireVersion.double_keying).where(
+        QuestionnaireVersion.questionnaire == r.questionnaire, QuestionnaireVersion.version == r.version)))
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """Two people typed the same answer (spaces and line breaks aside)."""
+    return " ".join(str(a or "").split()) == " ".join(str(b or "").split())
+
+
+def _key(s: Session, fr: FieldReading, user_id: int, value: str) -> None:
+    """Double-blind keying: the first typing waits for a second; two that agree settle the field;
+    two that differ send it to a third person, whose typing settles it."""
+    others = [v.get("v") for v in s.scalars(select(Keying.value).where(Keying.field_reading_id == fr.id))]
+    s.add(Keying(field_reading_id=fr.id, user_id=user_id, value={"v": value}))
+    s.add(FieldChange(field_reading_id=fr.id, response_id=fr.response_id, field_id=fr.field_id, user_id=user_id,
+                      action=Action.KEYED.value, old_value={"v": field_value(fr).value}, new_value={"v": value},
+                      old_state=FieldState.QUEUED.value, new_state=FieldState.QUEUED.value))
+    if not others:
+        return
+    if len(others) == 1 and not _same_text(others[0], value):
+        fr.details = {**(fr.details or {}), "keying": "mismatch"}  # for a third person
+        return
+    _record(s, fr, user_id, value, Action.VERIFIED, note=None)
+
+
+def keying_agreement(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Per person, under double-blind keying: answers typed on settled fields, and how many agreed
+    with the final value."""
+    from ..store.models import User
+
+    with ctx.db.session() as s:
+        rows = s.execute(select(User.name, Keying.value, FieldReading.value)
+                         .join(FieldReading, FieldReading.id == Keying.field_reading_id)
+                         .outerjoin(User, User.id == Keying.user_id)
+                         .where(FieldReading.state == FieldState.VERIFIED)).all()
+    people: dict[str, list[int]] = {}
+    for name, typed, final in rows:
+        entry = people.setdefault(name or "(deleted account)", [0, 0])
+        entry[0] += 1
+        entry[1] += int(_same_text((typed or {}).get("v"), (final or {}).get("v")))
+    return sorted(({"name": n, "typed": t, "agreed": a, "rate": a / t} for n, (t, a) in people.items()),
+                  key=lambda p: p["name"])
+
+
+def set_keying(ctx: ServiceContext, questionnaire: str, version: str, *, blind_entry: bool,
+               double_keying: bool) -> None:
+    """How people verify this version's written answers (administrators)."""
+    info = questionnaires.get_version(ctx, questionnaire, version)
+    with ctx.db.session() as s:
+        row = s.get(QuestionnaireVersion, info.id)
+        assert row is not None
+        row.blind_entry, row.double_keying = blind_entry, double_keying
+    log.info("keying set", extra={"questionnaire": questionnaire, "version": version,
+                                  "blind_entry": blind_entry, "double_keying": double_keying})
 
 
 def _record(s: Session, fr: FieldReading, user_id: int, value: Any, action: Action, note: str | None) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -116,6 +117,9 @@ class QuestionnaireVersion(Base):
     source: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     frozen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # how people verify its written answers: without the OCR suggestion; typed by two people blind
+    blind_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    double_keying: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PrintRun(Base):
@@ -290,3 +294,17 @@ class FieldChange(Base):
     new_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Keying(Base):
+    """One person's typing of a written answer under double-blind keying (never shown to the other)."""
+
+    __tablename__ = "keyings"
+    __table_args__ = (UniqueConstraint("field_reading_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_reading_id: Mapped[int] = mapped_column(ForeignKey("field_readings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None,
+                                                index=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"v": text}
+    at: Mapped[datetime] = mapped_column(default=utcnow)

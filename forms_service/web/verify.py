@@ -38,7 +38,8 @@ def _user() -> int:
 def index() -> Any:
     ctx = service_context()
     return render_template("verify/index.html", counts=verify.counts(ctx), runs=verify.counts_by_print_run(ctx),
-                           pace=verify.pace(ctx))
+                           pace=verify.pace(ctx),
+                           agreement=verify.keying_agreement(ctx) if current_user.has("administrator") else [])
 
 
 @bp.get("/audit")
@@ -152,8 +153,9 @@ def field_answer(reading_id: int) -> Any:
     except (Conflict, InvalidInput, NotFound) as exc:
         flash(exc.message, "error")
         return back
-    flash({"illegible": "Marked illegible.", "flag": "Saved and flagged for a moderator."}.get(action, "Saved."),
-          "success")
+    saved = verify.field_task(ctx, reading_id)
+    flash({"illegible": "Marked illegible.", "flag": "Saved and flagged for a moderator."}.get(
+        action, "Saved." if saved.state == "verified" else "Saved; a second person types it too."), "success")
     return back
 
 

@@ -17,7 +17,7 @@ from forms_service.store.models import Base, User
 from tests.conftest import make_config
 
 TABLES = {"users", "user_roles", "api_tokens", "questionnaire_versions", "print_runs", "sheets", "jobs",
-          "leases", "field_changes",
+          "leases", "field_changes", "keyings",
           "scan_files", "scan_pages", "responses", "field_readings"}
 
 
