@@ -170,9 +170,13 @@ def missing_pages(expected: Iterable[int], received: Iterable[int]) -> list[int]
 
 
 def response_status(pages_with_fields: Iterable[int], received: Iterable[int],
-                    states: Iterable[FieldState | str], *, conflict: bool = False) -> ResponseStatus:
-    """``incomplete`` / ``needs_verification`` / ``complete``; a field never read counts as queued."""
-    if missing_pages(pages_with_fields, received):
+                    states: Iterable[FieldState | str], *, conflict: bool = False,
+                    not_returned: Iterable[int] = ()) -> ResponseStatus:
+    """``incomplete`` / ``needs_verification`` / ``complete``; a field never read counts as queued.
+
+    ``not_returned``: pages a person said were never returned (their fields count as blank).
+    """
+    if missing_pages(pages_with_fields, {*received, *not_returned}):
         return ResponseStatus.INCOMPLETE
     if conflict or any(FieldState(s) is FieldState.QUEUED for s in states):
         return ResponseStatus.NEEDS_VERIFICATION

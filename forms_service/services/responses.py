@@ -147,9 +147,14 @@ class ResponseInfo:
     received: list[int]
     fields: dict[str, FieldValue]
 
+    @property
+    def not_returned(self) -> set[int]:
+        """Pages a person said were never returned (their fields were settled as blank)."""
+        return {f.page for f in self.fields.values() if f.details.get("not_returned") and f.page is not None}
+
     def status(self, pages_with_fields: set[int]) -> ResponseStatus:
         return response_status(pages_with_fields, self.received, [f.state for f in self.fields.values()],
-                               conflict=self.conflict_of is not None)
+                               conflict=self.conflict_of is not None, not_returned=self.not_returned)
 
 
 def count_responses(ctx: ServiceContext) -> int:

@@ -68,6 +68,8 @@ class Action(StrEnum):
     VERIFIED = "verified"  # confirmed or corrected the value
     REOPENED = "reopened"  # took their own last answer back, to change it
     KEYED = "keyed"  # typed a written answer under double-blind keying (final once two agree)
+    NOT_RETURNED = "not_returned"  # a page never came back: its fields count as blank
+    KEPT_APART = "kept_apart"  # two responses with one sheet id are two people (a photocopied form)
     ILLEGIBLE = "illegible"  # a written answer nobody can read: verified as blank, marked illegible
     FLAGGED = "flagged"  # verified, and flagged for a moderator (names or identifies someone, or abusive)
 
@@ -692,3 +694,103 @@ def context_picture(ctx: ServiceContext, user_id: int, reading_id: int) -> bytes
     im.save(buf, format="PNG", optimize=True)
     log.info("context viewed", extra={"field_reading": reading_id, "user": user_id})
     return buf.getvalue()
+
+
+# -- whole responses: pages never returned, photocopied forms -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseTask:
+    """A response for a person to settle as a whole."""
+
+    public_id: str
+    questionnaire: str
+    version: str
+    variant: str
+    batch: str | None
+    received: list[int]
+    missing: list[int]  # pages with fields not read yet
+    conflict_of: str | None  # the response whose sheet id this one shares (a photocopied form)
+
+
+def response_tasks(ctx: ServiceContext) -> dict[str, list[ResponseTask]]:
+    """Responses missing pages, and responses that share a sheet id with another (photocopies)."""
+    from .layouts import find_layout
+    from .responses import list_responses
+
+    layouts: dict[tuple[str, str, str], Any] = {}
+    incomplete: list[ResponseTask] = []
+    conflicts: list[ResponseTask] = []
+    everyone = list_responses(ctx)
+    public = {r.id: r.public_id for r in everyone}
+    for r in everyone:
+        key = (r.questionnaire, r.version, r.variant)
+        if key not in layouts:
+            layouts[key] = find_layout(ctx, *key)
+        layout = layouts[key]
+        with_fields = {p.page for p in layout.pages if p.fields} if layout is not None else set()
+        task = ResponseTask(r.public_id, r.questionnaire, r.version, r.variant, r.batch, r.received,
+                            sorted(with_fields - set(r.received) - r.not_returned),
+                            public.get(r.conflict_of) if r.conflict_of is not None else None)
+        if task.missing:
+            incomplete.append(task)
+        if task.conflict_of is not None:
+            conflicts.append(task)
+    return {"incomplete": incomplete, "conflicts": conflicts}
+
+
+def _response(s: Session, public_id: str) -> Response:
+    r = s.scalar(select(Response).where(Response.public_id == public_id))
+    if r is None:
+        raise NotFound("There is no such response (it may have been settled already).")
+    return r
+
+
+def close_incomplete(ctx: ServiceContext, user_id: int, public_id: str) -> int:
+    """The pages a respondent never returned: their fields count as blank, verified by this person.
+
+    Returns how many fields were settled; each is in the audit log (``not_returned``). A page
+    scanned later is still read, but never overwrites these (they are verified).
+    """
+    from ..responses import blank_value
+    from .layouts import find_layout
+    from .responses import list_responses
+
+    task = next((t for t in response_tasks(ctx)["incomplete"] if t.public_id == public_id), None)
+    if task is None:
+        raise Conflict("This response is not missing pages any more; nothing was changed.")
+    layout = find_layout(ctx, task.questionnaire, task.version, task.variant)
+    assert layout is not None
+    missing = {(f.id, f.type, p.page) for p in layout.pages if p.page in task.missing for f in p.fields}
+    known = {r.public_id: r for r in list_responses(ctx)}[public_id].fields
+    settled = 0
+    with ctx.db.session() as s:
+        r = _response(s, public_id)
+        for field_id, kind, page in sorted(missing):
+            if field_id in known:
+                continue  # a text field with a part on a page that came back
+            fr = FieldReading(response_id=r.id, field_id=field_id, type=kind, value={"v": blank_value(kind)},
+                              confidence=0.0, state=FieldState.VERIFIED, page=page,
+                              details={"not_returned": True}, updated_at=utcnow())
+            s.add(fr)
+            s.flush()
+            s.add(FieldChange(field_reading_id=fr.id, response_id=r.id, field_id=field_id, user_id=user_id,
+                              action=Action.NOT_RETURNED.value, old_value={}, new_value={"v": blank_value(kind)},
+                              old_state=FieldState.QUEUED.value, new_state=FieldState.VERIFIED.value))
+            settled += 1
+    log.info("incomplete response closed", extra={"fields": settled, "user": user_id})
+    return settled
+
+
+def keep_both(ctx: ServiceContext, user_id: int, public_id: str) -> None:
+    """Two people answered copies of one printed form (a photocopied blank): both responses stand."""
+    with ctx.db.session() as s:
+        r = _response(s, public_id)
+        if r.conflict_of is None:
+            raise Conflict("This response does not share its sheet id with another any more; nothing was changed.")
+        first = s.get(Response, r.conflict_of)
+        s.add(FieldChange(field_reading_id=None, response_id=r.id, field_id="(response)", user_id=user_id,
+                          action=Action.KEPT_APART.value, old_value={"v": first.public_id if first else None},
+                          new_value={}, old_state="conflict", new_state="separate"))
+        r.conflict_of = None
+    log.info("photocopy kept apart", extra={"user": user_id})

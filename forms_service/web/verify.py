@@ -38,8 +38,38 @@ def _user() -> int:
 def index() -> Any:
     ctx = service_context()
     return render_template("verify/index.html", counts=verify.counts(ctx), runs=verify.counts_by_print_run(ctx),
-                           pace=verify.pace(ctx),
+                           pace=verify.pace(ctx), whole=verify.response_tasks(ctx),
                            agreement=verify.keying_agreement(ctx) if current_user.has("administrator") else [])
+
+
+@bp.get("/responses")
+@roles_required("verifier")
+def responses() -> Any:
+    """Responses to settle as a whole: pages never returned, photocopied forms."""
+    return render_template("verify/responses.html", tasks=verify.response_tasks(service_context()),
+                           form=TokenForm())
+
+
+@bp.post("/responses/<public_id>")
+@roles_required("verifier")
+def settle_response(public_id: str) -> Any:
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This page was out of date; it has been shown again.")
+    ctx = service_context()
+    action = request.form.get("action")
+    try:
+        if action == "not_returned":
+            n = verify.close_incomplete(ctx, _user(), public_id)
+            flash(f"The missing pages count as not returned: {n} field{'s' if n != 1 else ''} left blank.",
+                  "success")
+        elif action == "keep_both":
+            verify.keep_both(ctx, _user(), public_id)
+            flash("Both copies stand as answers of two different people.", "success")
+        else:
+            raise InvalidInput("Choose what to do with this response.")
+    except (Conflict, NotFound) as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("verify.responses"))
 
 
 @bp.get("/audit")

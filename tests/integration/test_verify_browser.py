@@ -151,6 +151,10 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
     assert typed == 8 and "Nothing to check here" in page.inner_text("h1")
     no_violations(page)
 
+    page.goto(queue_server.url + "/verify/responses")  # both copies lack pages 1, 5 and 6
+    assert page.locator("button[value=not_returned]").count() == 2
+    no_violations(page)
+
     exported = queue_server.cli("export")
     assert exported.returncode == 0, exported.stderr
     records = [json.loads(line) for line in exported.stdout.splitlines()]

@@ -121,3 +121,9 @@ def test_values_take_the_export_form(kind: str, stored: object, exported: object
 def test_field_values_keep_their_state_type() -> None:
     value = FieldValue("group", "single_choice", "staff", 0.99, FieldState.AUTO)
     assert verify_field(value, "student").state.final and not value.state.final
+
+
+def test_pages_a_person_said_were_never_returned_do_not_hold_a_response_back() -> None:
+    states = [FieldState.AUTO, FieldState.VERIFIED]
+    assert response_status({2, 3, 5}, {2, 3}, states) is ResponseStatus.INCOMPLETE
+    assert response_status({2, 3, 5}, {2, 3}, states, not_returned={5}) is ResponseStatus.COMPLETE
