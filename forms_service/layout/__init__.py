@@ -3,7 +3,9 @@
 This is the public layout file format ``forms-service.layout/1`` (see
 docs/layout-format.md). The renderer fills a :class:`Layout` while it draws and
 writes it with :func:`dump_layout`; the scan reader loads it with
-:func:`load_layout` and uses nothing else to find fields.
+:func:`load_layout` and uses nothing else to find fields. The furniture every
+page carries (registration marks, page code, footer) is the page frame of
+:mod:`.frame`, recorded on every page.
 
 Units are PDF points, origin top-left, y downwards; rectangles are
 ``(x0, y0, x1, y1)`` with ``x0 < x1`` and ``y0 < y1``.
@@ -22,11 +24,29 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormsServiceError
+from .frame import FIDUCIAL_DIAMETER, SHEET_ID_FONT, Footer, Point, Rect, default_footer_band
 
 FORMAT = "forms-service.layout/1"
 
-Rect = tuple[float, float, float, float]
-Point = tuple[float, float]
+__all__ = [
+    "FORMAT",
+    "Box",
+    "Footer",
+    "Layout",
+    "LayoutError",
+    "LayoutField",
+    "LayoutPage",
+    "Point",
+    "Rect",
+    "dump_layout",
+    "dumps_layout",
+    "layout_from_json",
+    "layout_path",
+    "layout_schema",
+    "load_layout",
+    "same_printed_positions",
+    "validate_layout_json",
+]
 
 
 class LayoutError(FormsServiceError):
@@ -68,16 +88,36 @@ class LayoutPage:
     fiducials: list[Point]
     page_code: Rect
     fields: list[LayoutField] = field(default_factory=list)
+    fiducial_diameter: float = FIDUCIAL_DIAMETER
+    """Registration marks are solid discs this wide (a layout file without the key: 6 mm)."""
+    footer: Footer | None = None
+    """The footer's lines (None: a layout file written before the footer was recorded)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "page": self.page,
             "width": round(self.width, 3),
             "height": round(self.height, 3),
             "fiducials": [[round(x, 3), round(y, 3)] for x, y in self.fiducials],
+            "fiducial_diameter": round(self.fiducial_diameter, 3),
             "page_code": _r(self.page_code),
-            "fields": [f.to_json() for f in self.fields],
         }
+        if self.footer is not None:
+            out["footer"] = self.footer.to_json()
+        out["fields"] = [f.to_json() for f in self.fields]
+        return out
+
+    def footer_band(self) -> Rect:
+        """Where the footer is printed: the room of its lines, or, when the layout file does not
+        record them, the band left of the page code and level with it."""
+        if self.footer is not None:
+            return self.footer.band
+        return default_footer_band(self.page_code)
+
+    @property
+    def sheet_id_font(self) -> str:
+        """The typeface the sheet id is printed in (see :func:`.frame.font_file`)."""
+        return self.footer.sheet_id.font if self.footer is not None else SHEET_ID_FONT
 
 
 @dataclass
@@ -169,9 +209,24 @@ def layout_from_json(doc: dict[str, Any]) -> Layout:
                 fiducials=[(float(x), float(y)) for x, y in p["fiducials"]],
                 page_code=_t(p["page_code"]),
                 fields=fields,
+                fiducial_diameter=float(p.get("fiducial_diameter", FIDUCIAL_DIAMETER)),
+                footer=Footer.from_json(p["footer"]) if "footer" in p else None,
             )
         )
     return Layout(doc["questionnaire"], doc["version"], doc["variant"], pages)
+
+
+def same_printed_positions(printed: Layout, drawn: Layout) -> bool:
+    """Would paper printed with ``printed`` be read right with ``drawn``?
+
+    Every position ``printed`` records must be the same in ``drawn``; what an
+    older layout file does not record (the footer) is not compared.
+    """
+    old, new = printed.to_json(), drawn.to_json()
+    for before, after in zip(old["pages"], new["pages"], strict=False):
+        if "footer" not in before:
+            after.pop("footer", None)
+    return bool(old == new)
 
 
 @lru_cache(maxsize=1)
@@ -194,6 +249,8 @@ def validate_layout_json(doc: Any) -> None:
         raise LayoutError(f"format must be {FORMAT!r}")
     for p in doc["pages"]:
         rects = [p["page_code"]]
+        if "footer" in p:
+            rects.extend(p["footer"][line]["rect"] for line in ("page_number", "sheet_id"))
         for f in p["fields"]:
             rects.extend([b["rect"] for b in f.get("boxes", [])] or [f["rect"]])
         for r in rects:

@@ -3,8 +3,9 @@
 This is the one source of geometry. Each part of the form (title, key, opening,
 section headings, questions, closing) is laid out here as a :class:`Chunk` of
 display-list items; :mod:`.flow` stacks the chunks onto pages; the page
-furniture (registration marks, footer) is added; and the layout file is read
-off the very items that :mod:`.draw` will draw. ``build_layout`` and
+furniture (registration marks, page number) is added from the page frame of
+:mod:`forms_service.layout.frame`; and the layout file is read off the very
+items that :mod:`.draw` will draw, with the frame they were drawn from. ``build_layout`` and
 ``render_pdf`` both call :func:`compose`, so there is no second set of numbers.
 
 Standard and large print use the definition's normal wording; easy read uses
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..errors import RenderError
 from ..layout import Box, Layout, LayoutField, LayoutPage, Rect
+from ..layout.frame import BOLD, REGULAR, page_number_text
 from ..questionnaire.model import (
     EasyRead,
     Option,
@@ -36,7 +38,7 @@ from .geometry import MM, PageFrame, page_frame
 from .items import Disc, Frame, Item, Line, MarkBox, Picture, Text, Tick, WritingArea
 from .pictograms import CREDIT, pictogram_exists
 from .qr import SAMPLE_PAGE, SAMPLE_SHEET_ID, modules_with_quiet_zone, qr_version
-from .text import BOLD, REGULAR, Align, Run, TextBlock, block, ensure_fonts, width
+from .text import Align, Run, TextBlock, block, ensure_fonts, width
 from .variants import VariantStyle, style_for
 
 KEY_TITLE = "How to fill in this form"
@@ -95,7 +97,9 @@ def compose(q: Questionnaire, variant: str) -> Composition:
     version = qr_version(
         [PageCode(q.id, q.version, variant, SAMPLE_PAGE, SAMPLE_SHEET_ID).encode()]
     )
-    frame = page_frame(style.footer, metrics.descent, style.leading, modules_with_quiet_zone(version))
+    frame = page_frame(
+        style.footer, metrics.ascent, metrics.descent, style.leading, modules_with_quiet_zone(version)
+    )
     if style.easy_read:
         missing = sorted(n for n in q.pictograms() if not pictogram_exists(n))
         if missing:
@@ -111,14 +115,17 @@ def compose(q: Questionnaire, variant: str) -> Composition:
     for number, content in enumerate(contents, start=1):
         items = [*composer.furniture(number, total), *content.items]
         plans.append(PagePlan(number, tuple(items)))
+        printed = frame.printed
         layout_pages.append(
             LayoutPage(
                 page=number,
-                width=frame.width,
-                height=frame.height,
-                fiducials=list(frame.fiducials),
-                page_code=frame.page_code,
+                width=printed.width,
+                height=printed.height,
+                fiducials=list(printed.fiducials),
+                page_code=printed.page_code,
                 fields=layout_fields(items),
+                fiducial_diameter=printed.fiducial_diameter,
+                footer=printed.footer,
             )
         )
     layout = Layout(q.id, q.version, variant, layout_pages)
@@ -656,10 +663,11 @@ class _Composer:
 
     def furniture(self, number: int, total: int) -> list[Item]:
         """What every page carries besides its content: registration marks and the page number."""
-        f = self.frame
-        items: list[Item] = [Disc(x, y, f.fiducial_radius) for x, y in f.fiducials]
-        x, y = f.page_number_at
-        items.append(Text(x, y, f"Page {number} of {total}", BOLD, self.s.footer))
+        f = self.frame.printed
+        items: list[Item] = [Disc(x, y, f.fiducial_diameter / 2) for x, y in f.fiducials]
+        line = f.footer.page_number
+        x, y = line.baseline
+        items.append(Text(x, y, page_number_text(number, total), line.font, line.size))
         return items
 
 

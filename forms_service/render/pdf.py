@@ -27,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from ..errors import RenderError
 from ..layout import Layout
+from ..layout.frame import sheet_id_text
 from ..questionnaire.model import Questionnaire
 from ..sheets import is_sheet_id, new_sheet_id
 from .compose import Composition, compose
@@ -178,14 +179,15 @@ def _draw_batch(
         draw_items(canvas, flip, page.items)
         canvas.endForm()
         forms.append(name)
-    sx, sy = frame.sheet_id_at
+    line = frame.printed.footer.sheet_id
+    sx, sy = line.baseline
     for sheet in ids:
         for page, form in zip(c.pages, forms, strict=True):
             canvas.doForm(form)
             matrix = encoder.matrix(c.page_code(page.number, sheet), page.number)
             draw_qr(canvas, flip, frame.page_code, matrix)
-            canvas.setFont(REGULAR, style.footer)
-            canvas.drawString(sx, flip.y(sy), f"Sheet {sheet}")
+            canvas.setFont(line.font, line.size)
+            canvas.drawString(sx, flip.y(sy), sheet_id_text(sheet))
             canvas.showPage()
         report(1)
     with _binary_streams():

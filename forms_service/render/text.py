@@ -1,7 +1,9 @@
 """Fonts and line breaking: Atkinson Hyperlegible, embedded, and a word wrapper that mixes weights.
 
 The two faces (regular and bold; no italic is ever registered) are registered
-with ReportLab as TrueType fonts, so every PDF embeds the subset it uses. The
+with ReportLab as TrueType fonts, so every PDF embeds the subset it uses; their
+names and files come from :mod:`forms_service.layout.frame`, so the scan
+reader matches the footer against the very files printed with. The
 wrapper measures words with the same metrics ReportLab draws with, so a line
 that the composer says fits, fits.
 
@@ -15,15 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-import fontpkg_atkinson_hyperlegible
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from ..layout.frame import FONT_FILES, REGULAR, font_file
 from .items import Text
-
-REGULAR = "AtkinsonHyperlegible"
-BOLD = "AtkinsonHyperlegible-Bold"
-_FILES = {REGULAR: "AtkinsonHyperlegible-Regular.ttf", BOLD: "AtkinsonHyperlegible-Bold.ttf"}
 
 Run = tuple[str, str]
 """A piece of text and the font it is set in."""
@@ -42,11 +40,10 @@ class Metrics:
 @lru_cache(maxsize=1)
 def ensure_fonts() -> Metrics:
     """Register the fonts once per process and return their vertical metrics."""
-    folder = fontpkg_atkinson_hyperlegible.ROOT / "files"
     registered = set(pdfmetrics.getRegisteredFontNames())
-    for name, file in _FILES.items():
+    for name in FONT_FILES:
         if name not in registered:
-            pdfmetrics.registerFont(TTFont(name, str(folder / file)))
+            pdfmetrics.registerFont(TTFont(name, str(font_file(name))))
     face = pdfmetrics.getFont(REGULAR).face
     return Metrics(
         ascent=face.ascent / 1000.0,

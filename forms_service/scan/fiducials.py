@@ -1,7 +1,8 @@
 """Find the registration marks on an upright page and fit the transform from layout to image.
 
-Every printed page carries four solid black registration marks (squares or
-discs of about 5.6 mm) whose centres the layout lists as ``fiducials``. Given
+Every printed page carries four solid black registration marks (discs as the
+renderer prints them, 6 mm across, the layout's ``fiducial_diameter``; squares
+are found too) whose centres the layout lists as ``fiducials``. Given
 the upright page image, :func:`align_page` finds each mark near where it
 should be and fits a transform from layout points (top-left origin, y down)
 to image pixels:
@@ -42,6 +43,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ..layout import LayoutPage
+from ..layout.frame import FIDUCIAL_DIAMETER, MM
 from .errors import AlignmentError
 
 __all__ = [
@@ -57,8 +60,8 @@ Point = tuple[float, float]
 Rect = tuple[float, float, float, float]
 FloatArray = NDArray[np.float64]
 
-MM = 72.0 / 25.4  # points per millimetre
-DEFAULT_MARK_SIZE_PT = 16.0  # 5.6 mm: side of a square mark or diameter of a disc
+DEFAULT_MARK_SIZE_PT = FIDUCIAL_DIAMETER
+"""A layout page's ``fiducial_diameter`` where the caller gives no layout page: 6 mm."""
 
 
 @dataclass(frozen=True)
@@ -172,14 +175,16 @@ class Alignment:
 
 def align_layout_page(
     image: NDArray[np.uint8],
-    page: Any,
+    page: LayoutPage,
     page_code_corners: FloatArray | None = None,
     *,
     dpi: float | None = None,
     flat: bool | None = None,
     limits: AlignmentLimits | None = None,
 ) -> Alignment:
-    """:func:`align_page` for a :class:`~forms_service.layout.LayoutPage`."""
+    """:func:`align_page` for a :class:`~forms_service.layout.LayoutPage`, looking for marks of
+    the page's ``fiducial_diameter`` unless ``limits`` say otherwise."""
+    limits = limits or AlignmentLimits(mark_size_pt=page.fiducial_diameter)
     return align_page(
         image,
         (page.width, page.height),

@@ -23,16 +23,17 @@ layout the service knows, and then reads the printed sheet id:
    variant or questionnaire, or the same page turned another way), so pages
    that look alike in parts are never confused: they go to a person.
 3. **Footer**: the page's two footer lines, "Page 3 of 6" and "Sheet
-   K7MQ-9XHT-P4R" (their places are taken from the blank page of the
-   recognised layout, which carries a footer of its own), are cut from the
-   upright page at 300 dpi and read as single lines of text by the OCR
-   engine (:mod:`forms_service.ocr`). The page number must be the
+   K7MQ-9XHT-P4R" (their places are measured on the blank page of the
+   recognised layout, which carries a footer of its own, within the room
+   the layout gives the footer), are cut from the upright page at 300 dpi
+   and read as single lines of text by the OCR engine
+   (:mod:`forms_service.ocr`). The page number must be the
    recognised one: a page of a form the service does not know that happens
    to look like a known page says another number (or is sent to a person).
    The sheet id is taken only when it has the shape of a sheet id, its check
    character validates (:func:`forms_service.sheets.normalise_sheet_id`)
    and the printed line confirms it character by character against the
-   font the renderer prints it in (the OCR engine, without a dictionary of
+   typeface the layout names for it (the OCR engine, without a dictionary of
    sheet ids, now and then reads Q as G or 5 as S; the check character
    misses some of those). Where the OCR engine reads no valid id, the font
    matcher's own reading is taken if every character is clearly told. A
@@ -54,6 +55,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -62,10 +64,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import FormsServiceError, InvalidInput
 from ..layout import Layout, LayoutPage
+from ..layout.frame import MM, SHEET_ID_LABEL, font_file
 from ..ocr.engine import OcrEngine, TesseractEngine
 from ..sheets import ALPHABET, PageCode, normalise_sheet_id
 from .errors import AlignmentError
-from .fiducials import Alignment, align_page
+from .fiducials import Alignment, AlignmentLimits, align_page
 from .pagecode import turn_image
 
 __all__ = [
@@ -86,7 +89,6 @@ Rect = tuple[float, float, float, float]
 BlankLookup = Callable[[Layout, int, float], U8]
 """(layout, page number, dpi) -> the blank page in layout coordinates at that dpi."""
 
-MM = 72.0 / 25.4
 SCORE_DPI = 50.0
 """Resolution at which a page's printed structure is compared with the blanks."""
 LINE_DPI = 150.0
@@ -105,6 +107,8 @@ WRITING_INSET_PT = 3.0
 """Writing areas are left out of the comparison, all but this much inside their border."""
 MIN_SHEET_CONFIDENCE = 0.3
 """Least OCR confidence (0..1) of the words that make up a sheet id."""
+FOOTER_MARGIN_PT = 2.0
+"""The footer's lines are looked for this much beyond the room the layout gives them."""
 
 _ROTATIONS = (0, 180, 90, 270)
 _PAGE_PATTERN = re.compile(r"P\s*a\s*g\s*e\s*([0-9OoIl|]{1,3})\s*o\s*f\s*([0-9OoIl|]{1,3})(?![0-9])",
@@ -247,13 +251,14 @@ def _named(match: Match) -> str:
 
 # --------------------------------------------------------------------------- alignment
 
-_Frame = tuple[float, float, tuple[tuple[float, float], ...]]
+_Frame = tuple[float, float, tuple[tuple[float, float], ...], float]
 
 
 def _frame(page: LayoutPage) -> _Frame:
     """What alignment depends on: page size and registration marks (rounded to 0.1 pt)."""
     return (round(page.width, 1), round(page.height, 1),
-            tuple((round(x, 1), round(y, 1)) for x, y in page.fiducials))
+            tuple((round(x, 1), round(y, 1)) for x, y in page.fiducials),
+            round(page.fiducial_diameter, 1))
 
 
 def _align_all(
@@ -271,7 +276,8 @@ def _align_all(
             if not _plausible_shape(w, h, page.width, page.height, dpi):
                 continue
             try:
-                alignment = align_page(upright, (page.width, page.height), page.fiducials, dpi=dpi)
+                alignment = align_page(upright, (page.width, page.height), page.fiducials, dpi=dpi,
+                                       limits=AlignmentLimits(mark_size_pt=page.fiducial_diameter))
             except AlignmentError:
                 continue
             out[(rotation, frame)] = (upright, alignment)
@@ -370,7 +376,7 @@ def _mask(page: LayoutPage, blank: U8) -> NDArray[np.uint8]:
     _clear(mask, (cx0 - g, cy0 - g, cx1 + g, cy1 + g), k)
     lines = _footer_lines(blank, page)
     # the sheet id differs from copy to copy: leave it out (or, if not found, the whole footer)
-    line = lines[0] if lines else (0.0, cy0, cx0, cy1 + g)
+    line = lines[0] if lines else page.footer_band()
     x0, y0, x1, y1 = line
     _clear(mask, (x0 - g, y0 - 1.5, x1 + 0.25 * (x1 - x0) + g, y1 + g), k)
     return mask
@@ -425,11 +431,11 @@ def read_footer(
     sheet = None
     if lines and confirmed:
         clean, flat = _clean_line(_line_crop(upright, alignment, layout_page, lines[0]))
-        sheet = _read_sheet_id(clean, flat, engine)
+        sheet = _read_sheet_id(clean, flat, engine, font_file(layout_page.sheet_id_font))
     return Footer(number, confirmed, sheet)
 
 
-def _read_sheet_id(clean: U8, flat: U8, engine: OcrEngine) -> str | None:
+def _read_sheet_id(clean: U8, flat: U8, engine: OcrEngine, font: Path | None) -> str | None:
     """The sheet id on a cleaned line, only when the print confirms it.
 
     Two readers: the OCR engine (the cleaned and then the grey view, until a
@@ -437,14 +443,18 @@ def _read_sheet_id(clean: U8, flat: U8, engine: OcrEngine) -> str | None:
     (:func:`_read_by_font`). The OCR engine's reading is taken only when the
     font matcher confirms it (no character of it is clearly another one in
     print, and most are told well); without one, the font matcher's own reading is taken when every
-    character is clearly told and the check character validates.
+    character is clearly told and the check character validates. ``font`` is
+    the file of the typeface the layout names for the line (None: not one
+    this service knows, so no reading is confirmed).
     """
+    if font is None:
+        return None
     for words in _ocr(engine, (clean, flat)):
         by_ocr = _parse_sheet_id(words)
         if by_ocr is not None:
-            check = _read_by_font(clean, by_ocr.replace("-", ""))
+            check = _read_by_font(clean, font, by_ocr.replace("-", ""))
             return by_ocr if check is not None and check.confirms(check.chars) else None
-    reading = _read_by_font(clean)
+    reading = _read_by_font(clean, font)
     chars = reading.confident if reading is not None else None
     if chars is None:
         return None
@@ -485,18 +495,22 @@ def _line_engine() -> OcrEngine:
 def _footer_lines(blank: U8, page: LayoutPage) -> list[Rect]:
     """The footer's lines of text, lowest first (sheet id, then page number), in layout points.
 
-    Found on a blank page (it carries a footer too): the footer sits left of
-    the page code, level with it. The registration marks are left out.
+    Measured on a blank page (it carries a footer too), within the room the
+    layout gives the footer (:meth:`~forms_service.layout.LayoutPage.footer_band`)
+    and no further right than the page code. The registration marks are left out.
     """
     h, w = blank.shape
     k = w / page.width
-    x0, y0, _, y1 = page.page_code
+    m = FOOTER_MARGIN_PT
+    bx0, by0, bx1, by1 = page.footer_band()
+    x1 = min(bx1 + m, page.page_code[0])
     inked = (blank < 160).astype(np.uint8)
     r = int(round(MARK_MASK_MM * MM * k))
     for fx, fy in page.fiducials:
         cv2.circle(inked, (int(round(fx * k)), int(round(fy * k))), r, 0, -1)
-    ry0, ry1 = int(y0 * k), min(h, int(math.ceil((y1 + 3 * MM) * k)))
-    footer = inked[ry0:ry1, : max(1, int(x0 * k) - 1)] > 0
+    ry0, ry1 = max(0, int((by0 - m) * k)), min(h, int(math.ceil((by1 + m) * k)))
+    rx0 = max(0, int((bx0 - m) * k))
+    footer = inked[ry0:ry1, rx0 : max(rx0 + 1, int(x1 * k) - 1)] > 0
     rows = np.flatnonzero(footer.any(axis=1))
     lines: list[Rect] = []
     if rows.size == 0:
@@ -507,7 +521,8 @@ def _footer_lines(blank: U8, page: LayoutPage) -> list[Rect]:
     for start, end in zip(reversed(starts), reversed(ends), strict=True):
         cols = np.flatnonzero(footer[start : end + 1].any(axis=0))
         if cols.size:
-            lines.append((cols[0] / k, (ry0 + start) / k, (cols[-1] + 1) / k, (ry0 + end + 1) / k))
+            lines.append(((rx0 + cols[0]) / k, (ry0 + start) / k, (rx0 + cols[-1] + 1) / k,
+                          (ry0 + end + 1) / k))
     return lines
 
 
@@ -545,8 +560,6 @@ def _with_border(image: U8) -> U8:
 
 # --------------------------------------------------------------------------- the footer's font
 
-FOOTER_FONT = "AtkinsonHyperlegible-Regular.ttf"
-"""The font the renderer prints the sheet id in (forms_service.render.text.REGULAR)."""
 GLYPH_SHIFT_PX = (3, 2)
 """How far (x, y pixels at 300 dpi) a character may lie from where the line's geometry puts it."""
 MAX_GLYPH_COST = 0.45
@@ -596,10 +609,11 @@ class _FontReading:
         return told >= MIN_TOLD
 
 
-def _read_by_font(clean: U8, hypothesis: str | None = None) -> _FontReading | None:
+def _read_by_font(clean: U8, font_path: Path, hypothesis: str | None = None) -> _FontReading | None:
     """Match ``Sheet XXXX-XXXX-XXX`` on a cleaned line (0 = ink) against the printed font.
 
-    The line is printed by the renderer in a known font, so each character
+    The line is printed in the typeface whose file is ``font_path`` (the one
+    the layout names), so each character
     can be told by comparing the line with every character of the sheet-id
     alphabet drawn in that font: the word "Sheet" gives the size and the
     baseline, then the characters are compared one after the other where the
@@ -608,18 +622,18 @@ def _read_by_font(clean: U8, hypothesis: str | None = None) -> _FontReading | No
     characters, e.g. what the OCR engine read) when given.
     """
     ink = (clean < 128).astype(np.uint8)
-    fit = _fit_sheet_word(ink)
+    fit = _fit_sheet_word(ink, font_path)
     if fit is None:
         return None
     size, origin_x, baseline = fit
-    font = _font(size)
+    font = _font(font_path, size)
     soft = np.asarray(cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0), dtype=np.float32)
-    pen = origin_x + _advance("Sheet ", size)
+    pen = origin_x + _advance(font_path, SHEET_ID_LABEL + " ", size)
     drift_x, drift_y = 0, 0
     chars, costs = "", []
     for slot in "XXXX-XXXX-XXX":
         if slot == "-":
-            pen += _advance("-", size)
+            pen += _advance(font_path, "-", size)
             continue
         # the first character is sought further: the size measured from "Sheet" is a little
         # off on a blurred scan, and the error has grown over the word and the space
@@ -634,11 +648,11 @@ def _read_by_font(clean: U8, hypothesis: str | None = None) -> _FontReading | No
         drift_x += dx
         drift_y += dy
         chars += follow
-        pen += _advance(follow, size)
+        pen += _advance(font_path, follow, size)
     return _FontReading(chars, costs)
 
 
-def _fit_sheet_word(ink: U8) -> tuple[float, float, float] | None:
+def _fit_sheet_word(ink: U8, font_path: Path) -> tuple[float, float, float] | None:
     """The font size (pixels), the pen's start and the baseline (pixels), from the word "Sheet"."""
     cols = np.flatnonzero(ink.any(axis=0))
     if cols.size == 0:
@@ -652,7 +666,7 @@ def _fit_sheet_word(ink: U8) -> tuple[float, float, float] | None:
         if c - end > gap:
             break
         end = int(c)
-    left, top, right, bottom = _font(100.0).getbbox("Sheet", anchor="ls")
+    left, top, right, bottom = _font(font_path, 100.0).getbbox(SHEET_ID_LABEL, anchor="ls")
     by_width = 100.0 * (end + 1 - x0) / (right - left)
     by_height = 100.0 * height / (bottom - top)
     if not 0.85 <= by_width / by_height <= 1.15:
@@ -663,7 +677,7 @@ def _fit_sheet_word(ink: U8) -> tuple[float, float, float] | None:
     best: tuple[float, float, float, float] | None = None
     for factor in np.linspace(0.92, 1.08, 9):
         size = round(4.0 * estimate * float(factor)) / 4.0  # to a quarter pixel
-        glyph, gx, gy = _glyph(_font(size), "Sheet")
+        glyph, gx, gy = _glyph(_font(font_path, size), SHEET_ID_LABEL)
         cost, dx, dy = _place(soft, glyph, x0 - 1, int(rows[0]) - 1, (4, 4))
         if best is None or cost < best[0]:
             best = (cost, size, float(x0 - 1 + dx - gx), float(int(rows[0]) - 1 + dy - gy))
@@ -673,16 +687,13 @@ def _fit_sheet_word(ink: U8) -> tuple[float, float, float] | None:
 
 
 @lru_cache(maxsize=16)
-def _font(size: float) -> ImageFont.FreeTypeFont:
-    import fontpkg_atkinson_hyperlegible
-
-    path = fontpkg_atkinson_hyperlegible.ROOT / "files" / FOOTER_FONT
+def _font(path: Path, size: float) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _advance(text: str, size: float) -> float:
+def _advance(path: Path, text: str, size: float) -> float:
     """How far the pen moves over ``text`` (pixels at ``size``), as the PDF sets it: no kerning."""
-    big = _font(1000.0)
+    big = _font(path, 1000.0)
     return sum(big.getlength(ch) for ch in text) * size / 1000.0
 
 

@@ -30,7 +30,7 @@ import zxingcpp
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
-from ..sheets import PageCode
+from ..sheets import PAGE_CODE_PREFIX, PageCode
 
 __all__ = [
     "PageCodeHit",
@@ -312,7 +312,7 @@ def _hit(text: str, corners: NDArray[np.float64], version: int | None, label: st
         page_code = None
         problem = (
             "a QR code that is not a forms-service page code"
-            if not text.startswith("FS1|")
+            if not text.startswith(f"{PAGE_CODE_PREFIX}|")
             else f"a damaged forms-service page code ({exc.message})"
         )
     return PageCodeHit(text, page_code, problem, corners, rotation, angle, version, label)

@@ -26,7 +26,14 @@ from .. import storage
 from ..context import ServiceContext
 from ..errors import FrozenVersionError, InvalidInput, NotFound, RenderError
 from ..jobs.queue import enqueue
-from ..layout import Layout, dump_layout, dumps_layout, layout_path
+from ..layout import (
+    Layout,
+    LayoutError,
+    dump_layout,
+    layout_path,
+    load_layout,
+    same_printed_positions,
+)
 from ..registry import JobHandle, task
 from ..sheets import new_sheet_id
 from ..states import PrintRunState
@@ -184,8 +191,12 @@ def _fail(ctx: ServiceContext, run_id: int, message: str) -> None:
 
 
 def _check_layout_kept(ctx: ServiceContext, run_id: int, layout: Layout, path: Path) -> None:
-    """Refuse a drawing whose boxes would move on a variant that has been printed before."""
-    if path.exists() and path.read_text(encoding="utf-8") != dumps_layout(layout):
+    """Refuse a drawing whose boxes would move on a variant that has been printed before.
+
+    A layout file written before the format recorded the footer compares on
+    what it records (a layout file that does not load counts as moved).
+    """
+    if path.exists() and not _same_positions(path, layout):
         with ctx.db.session() as s:
             this = s.get(PrintRun, run_id)
             assert this is not None
@@ -200,6 +211,13 @@ def _check_layout_kept(ctx: ServiceContext, run_id: int, layout: Layout, path: P
                 f"The {this.variant} layout of this questionnaire version would change ({path}), "
                 f"but copies of it have already been printed; print a new questionnaire version instead."
             )
+
+
+def _same_positions(path: Path, layout: Layout) -> bool:
+    try:
+        return same_printed_positions(load_layout(path), layout)
+    except LayoutError:
+        return False
 
 
 def manifest(ctx: ServiceContext, run_id: int) -> dict[str, Any]:

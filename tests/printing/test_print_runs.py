@@ -60,6 +60,20 @@ def test_a_printed_layout_never_moves(ctx) -> None:  # type: ignore[no-untyped-d
     assert printing.get_print_run(ctx, second.id).state == "failed"
 
 
+def test_a_layout_file_of_an_earlier_release_does_not_stop_printing(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A variant printed before the layout recorded its frame prints again, and its file gains the frame."""
+    first = printing.order_print_run(ctx, Q, "standard", 1)
+    printing.draw_print_run(ctx, first.id)
+    path = layout_path(ctx.config.layouts, Q, "2026-11", "standard")
+    doc = json.loads(path.read_text())
+    for page in doc["pages"]:
+        del page["fiducial_diameter"], page["footer"]
+    path.write_text(json.dumps(doc, indent=2))
+    second = printing.order_print_run(ctx, Q, "standard", 1)
+    assert printing.draw_print_run(ctx, second.id).state == "done"
+    assert "footer" in json.loads(path.read_text())["pages"][0]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [

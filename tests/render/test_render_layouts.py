@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -10,9 +11,12 @@ from render_helpers import LAYOUTS, MM, Rendered
 
 from forms_service.layout import (
     Layout,
+    LayoutError,
     dumps_layout,
+    layout_from_json,
     layout_path,
     load_layout,
+    same_printed_positions,
     validate_layout_json,
 )
 from forms_service.questionnaire.model import Questionnaire
@@ -136,3 +140,55 @@ def test_section_headings_are_never_left_alone_at_the_foot_of_a_page(
             p.page for p in layout.pages for f in p.fields if f.id == first or f.id.startswith(first + ".")
         )
         assert section.title in rendered.pages[page - 1].text.replace("\n", " "), section.id
+
+
+def _without_frame_keys(doc: dict[str, Any]) -> dict[str, Any]:
+    """A layout document as the format's first release wrote it: no diameter, no footer."""
+    old = json.loads(json.dumps(doc))
+    for page in old["pages"]:
+        del page["fiducial_diameter"], page["footer"]
+    return old
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_layout_file_without_the_frame_keys_still_loads_with_the_default_frame(
+    variant: str, questionnaire: Questionnaire, tmp_path: Any
+) -> None:
+    drawn = build_layout(questionnaire, variant)
+    path = tmp_path / f"{variant}.json"
+    path.write_text(json.dumps(_without_frame_keys(drawn.to_json())), encoding="utf-8")
+    old = load_layout(path)
+    for page, new in zip(old.pages, drawn.pages, strict=True):
+        assert page.footer is None and new.footer is not None
+        assert page.fiducial_diameter == pytest.approx(6 * MM) == new.fiducial_diameter
+        assert page.sheet_id_font == new.footer.sheet_id.font == "AtkinsonHyperlegible-Regular"
+        # where a reader looks for the footer: left of the page code, level with it
+        bx0, by0, bx1, by1 = page.footer_band()
+        fx0, fy0, fx1, fy1 = new.footer_band()
+        assert bx0 <= fx0 and by0 <= fy0 and bx1 >= fx1 and by1 >= fy1
+        assert not overlaps(page.footer_band(), page.page_code)
+    assert same_printed_positions(old, drawn)
+    moved = _without_frame_keys(drawn.to_json())
+    field = next(p for p in moved["pages"] if p["fields"])["fields"][0]
+    (field["boxes"][0]["rect"] if "boxes" in field else field["rect"])[0] += 0.5
+    assert not same_printed_positions(layout_from_json(moved), drawn)
+
+
+def test_the_schema_describes_the_frame_keys(questionnaire: Questionnaire) -> None:
+    doc = build_layout(questionnaire, "standard").to_json()
+    validate_layout_json(doc)
+    footer = doc["pages"][0]["footer"]
+    assert set(footer) == {"page_number", "sheet_id"}
+    assert set(footer["sheet_id"]) == {"font", "size", "baseline", "rect"}
+    broken = json.loads(json.dumps(doc))
+    del broken["pages"][0]["footer"]["sheet_id"]["font"]
+    with pytest.raises(LayoutError, match="pages/0/footer/sheet_id: 'font' is a required property"):
+        validate_layout_json(broken)
+    outside = json.loads(json.dumps(doc))
+    outside["pages"][0]["footer"]["page_number"]["rect"][3] = 900.0
+    with pytest.raises(LayoutError, match="is empty or outside the page"):
+        validate_layout_json(outside)
+    flat = json.loads(json.dumps(doc))
+    flat["pages"][0]["fiducial_diameter"] = 0
+    with pytest.raises(LayoutError, match="fiducial_diameter"):
+        validate_layout_json(flat)

@@ -10,6 +10,7 @@ import pytest
 import zxingcpp
 from render_helpers import MM, QR_DPI, Rendered
 
+from forms_service.layout.frame import page_number_text, sheet_id_text
 from forms_service.sheets import PageCode
 
 MIN_TEXT = {"standard": 12.0, "large-print": 18.0, "easy-read": 16.0}
@@ -79,6 +80,27 @@ def test_every_page_has_footer_and_sheet_id(rendered: Rendered) -> None:
         assert f"Sheet {rendered.sheet_id}" in page.text
 
 
+def test_footer_lines_are_printed_where_the_layout_says_in_its_typeface(rendered: Rendered) -> None:
+    total = len(rendered.pages)
+    for lp, page in zip(rendered.result.layout.pages, rendered.pages, strict=True):
+        assert lp.footer is not None
+        lines = (
+            (lp.footer.page_number, page_number_text(lp.page, total)),
+            (lp.footer.sheet_id, sheet_id_text(rendered.sheet_id)),
+        )
+        for line, words in lines:
+            x, y = line.baseline
+            x0, y0, x1, y1 = line.rect
+            # pdfplumber puts a character's bottom at its baseline plus the font's descent
+            chars = [c for c in page.chars if abs(c["top"] + c["size"] - y1) < 0.01]
+            assert "".join(c["text"] for c in chars) == words
+            assert chars[0]["x0"] == pytest.approx(x, abs=0.01) and x0 == x
+            assert y0 < y < y1 and max(c["x0"] for c in chars) < x1
+            for c in chars:
+                assert c["fontname"].split("+")[-1] == line.font
+                assert c["size"] == pytest.approx(line.size)
+
+
 def test_boxes_are_big_enough_and_where_the_layout_says(rendered: Rendered) -> None:
     checked = 0
     for lp, page in zip(rendered.result.layout.pages, rendered.pages, strict=True):
@@ -127,6 +149,8 @@ def test_registration_marks_are_at_the_fiducials_and_inside_the_page(rendered: R
                 m for m in marks
                 if abs((m["x0"] + m["x1"]) / 2 - fx) <= TOLERANCE and abs((m["top"] + m["bottom"]) / 2 - fy) <= TOLERANCE
             )
+            assert mark["x1"] - mark["x0"] == pytest.approx(lp.fiducial_diameter, abs=0.01)
+            assert mark["bottom"] - mark["top"] == pytest.approx(lp.fiducial_diameter, abs=0.01)
             assert mark["x0"] >= 10 * MM and mark["top"] >= 10 * MM
             assert page.width - mark["x1"] >= 10 * MM and page.height - mark["bottom"] >= 10 * MM
 

@@ -1,29 +1,37 @@
-"""Synthetic forms for the scan reader's tests, built once per session.
+"""A real form page for the scan reader's tests, printed once per session by the project's renderer.
 
-A one-page A4 form is drawn with ReportLab the way the renderer will draw
-one: four solid registration marks, a vector QR page code, text, tick boxes
-(two filled solid, one ticked), a writing area and a thick rule. It is
-rendered with PDFium and degraded with :mod:`forms_service.scan.degrade`,
+Page 2 of the shipped questionnaire's standard variant (a choice question and
+a rating grid) is printed with :func:`forms_service.render.render_pdf` under a
+known sheet id and rasterised with :func:`forms_service.scan.marks.render_blank`,
+the reader's own rasteriser. A respondent's marks are added (two boxes filled
+solid, one ticked) and the page is degraded with :mod:`forms_service.scan.degrade`,
 which keeps the truth (the matrix from the clean raster to the degraded one).
+Everything the tests know about the page (its marks, its page code, its boxes)
+comes from the layout the renderer wrote with it.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
+import cv2
 import numpy as np
-import pypdfium2 as pdfium
 import pytest
 import segno
 from numpy.typing import NDArray
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 
+from forms_service.layout import LayoutPage, Rect
+from forms_service.layout.frame import MM
+from forms_service.questionnaire import load_definition
+from forms_service.render import render_pdf
+from forms_service.render.compose import compose
+from forms_service.render.qr import QUIET_ZONE
 from forms_service.scan.degrade import Degraded, degrade
 from forms_service.scan.fiducials import Alignment, align_page
+from forms_service.scan.marks import render_blank
 from forms_service.scan.pagecode import (
     PageCodeHit,
     find_page_code,
@@ -33,173 +41,153 @@ from forms_service.scan.pagecode import (
 )
 from forms_service.sheets import PageCode
 
-PAGE_W, PAGE_H = A4
-MARK = 16.0  # points: 5.6 mm squares
-INSET = 34.0  # mark centres 12 mm inside the page edge
-FIDUCIALS = [
-    (INSET, INSET),
-    (PAGE_W - INSET, INSET),
-    (INSET, PAGE_H - INSET),
-    (PAGE_W - INSET, PAGE_H - INSET),
-]
-QR_RECT = (PAGE_W - 150.0, PAGE_H - 100.0, PAGE_W - 90.0, PAGE_H - 40.0)  # 21 mm
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
+SHEET = "6ANQ-ZPAQ-7WG"
+PAGE = 2
+CODE = PageCode("big-leeds-conversation", "2026-11", "standard", PAGE, SHEET)
+FILLED = [("group", "staff"), ("values.community", "4")]  # boxes the respondent fills solid
+TICKED = [("values.integrity", "2")]  # and one box ticked
+FOREIGN_QR = (380.0, 620.0, 460.0, 700.0)
+"""Where a QR code that is not ours is pasted: blank paper below the rating grid."""
 # Points whose true position the tests check after alignment: corners of boxes, the centre, ...
 PROBES = [
     (72.0, 72.0),
-    (PAGE_W / 2, PAGE_H / 2),
-    (PAGE_W - 72.0, PAGE_H - 130.0),
-    (100.0, PAGE_H - 100.0),
-    (PAGE_W - 100.0, 100.0),
+    (297.6, 420.9),
+    (523.3, 711.9),
+    (100.0, 741.9),
+    (495.3, 100.0),
 ]
-SHEET = "6ANQ-ZPAQ-7WG"
-CODE = PageCode("big-leeds-conversation", "2026-11", "standard", 1, SHEET)
+U8 = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Printed:
+    """The page as the renderer printed it: its PDF and its layout page."""
+
+    pdf: Path
+    layout_page: LayoutPage
+    qr_version: int
+    """The QR version the renderer chose for the page codes of this variant."""
+
+    def box(self, field_id: str, value: str) -> Rect:
+        for f in self.layout_page.fields:
+            for b in f.boxes:
+                if (f.id, b.value) == (field_id, value):
+                    return b.rect
+        raise KeyError((field_id, value))
 
 
 @dataclass(frozen=True)
 class Form:
-    """A synthetic form page: its PDF, its clean raster and what the layout says about it."""
+    """A form page: its clean raster (marked by a respondent) and what the layout says about it."""
 
-    pdf: bytes
-    raster: NDArray[np.uint8]  # clean, 300 dpi
+    printed: Printed
+    raster: U8  # clean, at ``dpi``
     dpi: float
     code: PageCode
-    fiducials: Sequence[tuple[float, float]]
-    page_code_rect: tuple[float, float, float, float]
+    fiducials: Sequence[tuple[float, float]]  # where the layout under test puts the marks
+
+    @property
+    def layout_page(self) -> LayoutPage:
+        return self.printed.layout_page
+
+    @property
+    def page_code_rect(self) -> Rect:
+        """The layout's page code square, quiet zone included."""
+        return self.layout_page.page_code
+
+    @property
+    def symbol_rect(self) -> Rect:
+        """The QR symbol itself: the page code square less its quiet zone."""
+        x0, y0, x1, y1 = self.page_code_rect
+        n = 17 + 4 * self.printed.qr_version
+        q = QUIET_ZONE * (x1 - x0) / (n + 2 * QUIET_ZONE)
+        return (x0 + q, y0 + q, x1 - q, y1 - q)
 
     @property
     def page_size(self) -> tuple[float, float]:
-        return (PAGE_W, PAGE_H)
+        return (self.layout_page.width, self.layout_page.height)
 
     def points_to_raster(self, points: Sequence[tuple[float, float]]) -> NDArray[np.float64]:
-        """Layout points -> clean raster pixels (PDFium stretches the page to whole pixels)."""
+        """Layout points -> clean raster pixels (the raster has ``round(size * dpi / 72)`` pixels)."""
         h, w = self.raster.shape
-        return np.asarray(points, dtype=np.float64) * [w / PAGE_W, h / PAGE_H]
+        page_w, page_h = self.page_size
+        return np.asarray(points, dtype=np.float64) * [w / page_w, h / page_h]
 
 
-def draw_form(
-    c: canvas.Canvas,
-    text: str | None = CODE.encode(),
-    *,
-    marks: Sequence[tuple[float, float]] = FIDUCIALS,
-    round_marks: bool = False,
-    qr_rect: tuple[float, float, float, float] = QR_RECT,
-) -> None:
-    """Draw one form page (coordinates in the layout's top-left system)."""
-    c.setFillGray(0)
-    for x, y in marks:
-        if round_marks:
-            c.circle(x, PAGE_H - y, MARK / 2, stroke=0, fill=1)
-        else:
-            c.rect(x - MARK / 2, PAGE_H - y - MARK / 2, MARK, MARK, stroke=0, fill=1)
-    if text is not None:
-        draw_qr(c, text, qr_rect)
-    c.setFont("Helvetica-Bold", 20)
-    c.drawString(60, PAGE_H - 80, "Big Leeds Conversation")
-    c.setFont("Helvetica", 11)
-    for i in range(6):
-        c.drawString(
-            60,
-            PAGE_H - 110 - 16 * i,
-            "Fill the box completely to change an answer. Tell us what you think."[: 50 + 3 * i],
-        )
-    c.rect(60, PAGE_H - 230, 14, 14, stroke=1, fill=1)  # the key: a box filled to cancel
-    c.drawString(84, PAGE_H - 227, "a box filled to cancel")
-    for row in range(8):
-        for x in (60, 230, 400):
-            y = 260 + row * 26
-            filled = (row, x) in ((2, 230), (5, 400))
-            c.rect(x, PAGE_H - y - 14, 14, 14, stroke=1, fill=1 if filled else 0)
-            c.drawString(x + 20, PAGE_H - y - 11, f"Option {row + 1}")
-            if (row, x) == (3, 60):  # a tick
-                c.setLineWidth(2)
-                c.line(x + 2, PAGE_H - y - 7, x + 6, PAGE_H - y - 12)
-                c.line(x + 6, PAGE_H - y - 12, x + 13, PAGE_H - y)
-                c.setLineWidth(1)
-    c.rect(60, PAGE_H - 720, 475, 200, stroke=1, fill=0)  # a writing area
-    c.setLineWidth(0.5)
-    for k in range(1, 8):
-        c.line(70, PAGE_H - 520 - 25 * k, 525, PAGE_H - 520 - 25 * k)
-    c.setLineWidth(3)
-    c.line(60, PAGE_H - 740, 400, PAGE_H - 740)
-    c.setLineWidth(1)
-    c.setFont("Helvetica", 9)
-    c.drawString(60, PAGE_H - 790, f"Sheet {SHEET} page 1")
+def mark_as_a_respondent(printed: Printed, raster: U8, dpi: float) -> U8:
+    """Two boxes filled solid and one ticked, in black ink."""
+    out = raster.copy()
+    k = dpi / 72.0
+    for field_id, value in FILLED:
+        x0, y0, x1, y1 = printed.box(field_id, value)
+        cv2.rectangle(out, (round(x0 * k), round(y0 * k)), (round(x1 * k), round(y1 * k)), 20, -1)
+    for field_id, value in TICKED:
+        x0, y0, x1, y1 = printed.box(field_id, value)
+        w, h = x1 - x0, y1 - y0
+        tick = [(x0 + 0.2 * w, y0 + 0.5 * h), (x0 + 0.45 * w, y0 + 0.8 * h), (x0 + 0.9 * w, y0 + 0.1 * h)]
+        points = np.round(np.array(tick) * k).astype(np.int32)
+        cv2.polylines(out, [points], False, 20, max(2, round(1.2 * k)), cv2.LINE_AA)
+    return out
 
 
-def draw_qr(c: canvas.Canvas, text: str, rect: tuple[float, float, float, float]) -> None:
+def paste_qr(raster: U8, text: str, rect: Rect, dpi: float) -> None:
+    """Paste a QR code saying ``text`` (quiet zone included) over ``rect`` of the page, in place."""
     matrix = np.array(segno.make(text, error="m", micro=False).matrix, dtype=bool)
-    n = matrix.shape[0]
-    x0, y0, x1, _ = rect
-    module = (x1 - x0) / n
-    c.setFillGray(0)
-    for r, col in zip(*np.nonzero(matrix), strict=True):
-        c.rect(
-            x0 + col * module, PAGE_H - (y0 + (r + 1) * module), module, module, stroke=0, fill=1
-        )
-
-
-def form_pdf(pages: int = 1, **kwargs: object) -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    for _ in range(pages):
-        draw_form(c, **kwargs)  # type: ignore[arg-type]
-        c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
-def render(pdf: bytes, dpi: float = 300.0, index: int = 0) -> NDArray[np.uint8]:
-    document = pdfium.PdfDocument(pdf)
-    bitmap = document[index].render(scale=dpi / 72, grayscale=True)
-    return np.array(bitmap.to_numpy(), dtype=np.uint8)
-
-
-def make_form(dpi: float = 300.0, **kwargs: object) -> Form:
-    """A form page; ``kwargs`` go to :func:`draw_form` (the layout stays the standard one)."""
-    pdf = form_pdf(**kwargs)
-    return Form(pdf, render(pdf, dpi), dpi, CODE, FIDUCIALS, QR_RECT)
+    matrix = np.pad(matrix, QUIET_ZONE)
+    k = dpi / 72.0
+    x0, y0, x1, y1 = (round(v * k) for v in rect)
+    symbol = np.where(matrix, 0, 255).astype(np.uint8)
+    raster[y0:y1, x0:x1] = cv2.resize(symbol, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
 
 
 @pytest.fixture(scope="session")
-def form() -> Form:
-    return make_form()
+def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    q = load_definition(SHIPPED).questionnaire
+    pdf = tmp_path_factory.mktemp("scan-form") / "standard.pdf"
+    result = render_pdf(q, CODE.variant, pdf, copies=1, sheet_ids=[SHEET])
+    return Printed(pdf, result.layout.page(PAGE), compose(q, CODE.variant).qr_version)
+
+
+def make_form(printed: Printed, dpi: float = 300.0, *, fiducials: Sequence[tuple[float, float]] | None = None) -> Form:
+    """The marked page at ``dpi``; ``fiducials`` are where the layout under test puts the marks."""
+    raster = mark_as_a_respondent(printed, render_blank(printed.pdf, PAGE, dpi / 72.0), dpi)
+    marks = list(printed.layout_page.fiducials) if fiducials is None else list(fiducials)
+    return Form(printed, raster, dpi, CODE, marks)
 
 
 @pytest.fixture(scope="session")
-def round_form() -> Form:
-    return make_form(round_marks=True)
+def form(printed: Printed) -> Form:
+    return make_form(printed)
 
 
 @pytest.fixture(scope="session")
-def form_600() -> Form:
-    return make_form(dpi=600.0)
+def form_600(printed: Printed) -> Form:
+    return make_form(printed, 600.0)
 
 
 @pytest.fixture(scope="session")
-def misplaced_form() -> Form:
-    """A form whose marks sit 20 mm inside the edge where its layout says 12 mm."""
-    inset = 20 * 72 / 25.4
-    marks = [
-        (inset, inset),
-        (PAGE_W - inset, inset),
-        (inset, PAGE_H - inset),
-        (PAGE_W - inset, PAGE_H - inset),
-    ]
-    return make_form(marks=marks)
+def misplaced_form(printed: Printed) -> Form:
+    """A page whose marks sit 8 mm further in than its layout says (the layout puts them 7 mm in)."""
+    w, h = printed.layout_page.width, printed.layout_page.height
+    i = 7 * MM
+    return make_form(printed, fiducials=[(i, i), (w - i, i), (i, h - i), (w - i, h - i)])
 
 
 @pytest.fixture(scope="session")
-def page_with_qr() -> Callable[..., NDArray[np.uint8]]:
-    """``page_with_qr(text, also_ours=False)``: a 150 dpi page carrying a QR code saying ``text``."""
+def page_with_qr(printed: Printed) -> Callable[..., U8]:
+    """``page_with_qr(text, also_ours=False)``: the page at 150 dpi carrying a QR code saying ``text``
+    (and, with ``also_ours``, its own page code; else that is painted over)."""
 
-    def make(text: str, *, also_ours: bool = False) -> NDArray[np.uint8]:
-        buf = io.BytesIO()
-        c = canvas.Canvas(buf, pagesize=A4)
-        draw_form(c, CODE.encode() if also_ours else None)
-        draw_qr(c, text, (450.0, 95.0, 530.0, 175.0))  # top right, clear of the text
-        c.showPage()
-        c.save()
-        return render(buf.getvalue(), 150)
+    def make(text: str, *, also_ours: bool = False) -> U8:
+        dpi = 150.0
+        page = mark_as_a_respondent(printed, render_blank(printed.pdf, PAGE, dpi / 72.0), dpi)
+        if not also_ours:
+            x0, y0, x1, y1 = (round(v * dpi / 72.0) for v in printed.layout_page.page_code)
+            page[y0:y1, x0:x1] = 255
+        paste_qr(page, text, FOREIGN_QR, dpi)
+        return page
 
     return make
 
@@ -223,7 +211,7 @@ def degraded(form: Form) -> Callable[..., Degraded]:
 @dataclass(frozen=True)
 class Located:
     hit: PageCodeHit
-    upright: NDArray[np.uint8]
+    upright: U8
     alignment: Alignment
     error_pt: float  # largest distance between a probe's true and aligned position
 

@@ -116,10 +116,12 @@ def scanned(
     if erase == "before":
         image[int(y0 * SOURCE) : int(y1 * SOURCE) + 1, int(x0 * SOURCE) : int(x1 * SOURCE) + 1] = 255
     if smudge_sheet:  # a thumb dragged through the sheet id: dark, smeared strokes over it
-        top = int((y1 - 18) * SOURCE)
+        assert layout_page.footer is not None
+        lx0, ly0, _, ly1 = layout_page.footer.sheet_id.rect
+        top, bottom = int((ly0 + 2.5) * SOURCE), int((ly1 + 7.7) * SOURCE)
         for k in range(7):
-            cv2.line(image, (int(130 * SOURCE) + 40 * k, top), (int(105 * SOURCE) + 40 * k,
-                     int((y1 + 2) * SOURCE)), 30, 18)
+            cv2.line(image, (int((lx0 + 62) * SOURCE) + 40 * k, top),
+                     (int((lx0 + 37) * SOURCE) + 40 * k, bottom), 30, 18)
     d = degrade(image, rng, preset, source_dpi=300, quarter_turns=turns)
     out = d.image.copy()
     if erase == "after":  # white correction tape over the code, on the page as it lies

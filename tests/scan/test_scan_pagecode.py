@@ -1,4 +1,4 @@
-"""Finding the page code at any rotation, resolution and degradation."""
+"""Finding the page code of a printed page at any rotation, resolution and degradation."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from forms_service.scan.pagecode import (
 )
 from forms_service.sheets import PageCode
 
-CODE = PageCode("big-leeds-conversation", "2026-11", "standard", 1, "6ANQ-ZPAQ-7WG")
+CODE = PageCode("big-leeds-conversation", "2026-11", "standard", 2, "6ANQ-ZPAQ-7WG")
 
 
 def scanned(form: Any, seed: int = 0, **params: object) -> Degraded:
@@ -29,7 +29,8 @@ def scanned(form: Any, seed: int = 0, **params: object) -> Degraded:
 
 
 def true_corners(form: Any, page: Degraded) -> np.ndarray:
-    x0, y0, x1, y1 = form.page_code_rect
+    """Where the QR symbol's corners (its quiet zone left out) are on the degraded page."""
+    x0, y0, x1, y1 = form.symbol_rect
     return page.map_points(form.points_to_raster([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
 
 
