@@ -66,6 +66,57 @@ def cer(suggestion: str, truth: str) -> float:
     return min(1.0, edit_distance(a, b) / len(b))
 
 
+GRID_COLUMNS = 4
+"""Tiles a row of a grid screen holds at 1200 px (the browser test's window)."""
+GRID_SIZE = 50
+
+
+def _set_keys(kind: str, shown: Any, truth: Any) -> int:
+    """Keys that turn what a screen shows into the truth: a number key, or toggles for several answers."""
+    if shown == truth:
+        return 0
+    if kind == "multi_choice":
+        flips = len(set(shown or []) ^ set(truth or []))
+        return min(flips, 1 + len(truth or []))  # or 0 (none), then a key per ticked option
+    return 1
+
+
+def keystrokes(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dict[str, str]) -> dict[str, int]:
+    """A person clearing this batch's queue, knowing the truth: keys on grid screens (a screen per
+    question, 50 tiles, least certain first: Enter, plus arrows to each wrong tile and the keys that
+    correct it), on single-field screens (the corrections, then Enter), and to transcribe the written
+    answers with the OCR suggestion against typing them from nothing (an edit a key, then Enter)."""
+    queued: dict[str, list[tuple[float, Any, Any]]] = {}
+    out = {"grid_fields": 0, "grid_keys": 0, "single_keys": 0, "text_fields": 0, "text_keys": 0,
+           "text_keys_unaided": 0}
+    for rec in records:
+        truth = sheets[rec["sheet"]].truth
+        for fid, answer in rec["answers"].items():
+            if answer["state"] != "queued" or answer["confidence"] == 0.0 and answer["value"] in (None, [], ""):
+                continue  # settled, or on a page never scanned
+            if kinds[fid] == "text":
+                out["text_fields"] += 1
+                out["text_keys"] += edit_distance(answer["value"], truth[fid] or "") + 1
+                out["text_keys_unaided"] += len(truth[fid] or "") + 1
+            else:
+                queued.setdefault(fid, []).append((answer["confidence"], answer["value"], truth[fid]))
+    for fid, fields in queued.items():
+        fields.sort(key=lambda f: f[0])
+        for start in range(0, len(fields), GRID_SIZE):
+            screen = fields[start:start + GRID_SIZE]
+            keys, at = 1, 0  # Enter confirms the screen; the cursor starts on the first tile
+            for i, (_conf, shown, truth) in enumerate(screen):
+                fix = _set_keys(kinds[fid], shown, truth)
+                if fix:
+                    keys += abs(i // GRID_COLUMNS - at // GRID_COLUMNS) + abs(i % GRID_COLUMNS - at % GRID_COLUMNS)
+                    keys += fix
+                    at = i
+                out["single_keys"] += fix + 1
+            out["grid_keys"] += keys
+            out["grid_fields"] += len(screen)
+    return out
+
+
 def run(variant: str, preset: str, copies: int, seed: int, population: str = "typical",
         flat_files: str = "pdf") -> dict[str, Any]:
     q = load_definition(DEFINITION).questionnaire
@@ -129,6 +180,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
         "mistakes": mistakes, "held": dict(held),
+        "keys": keystrokes(records, sheets, {f.id: f.type.value for f in q.fields()}),
     }
 
 
@@ -172,6 +224,15 @@ def main() -> None:
             held.update(r["held"])
         if held:
             print("    left for a person: " + ", ".join(f"{n} {case}" for case, n in held.most_common()))
+    keys = {k: sum(r["keys"][k] for r in results) for k in results[0]["keys"]} if results else {}
+    if keys.get("grid_fields"):
+        print(f"verifying what was left (a person who knows the truth): {keys['grid_fields']} tick-box fields, "
+              f"{keys['grid_keys'] / keys['grid_fields']:.3f} keys a field on grid screens, "
+              f"{keys['single_keys'] / keys['grid_fields']:.2f} on single-field screens")
+    if keys.get("text_fields"):
+        print(f"  {keys['text_fields']} written answers: {keys['text_keys']} keys with the OCR suggestion, "
+              f"{keys['text_keys_unaided']} typing them from nothing "
+              f"({keys['text_keys'] / max(keys['text_keys_unaided'], 1):.0%})")
     mistakes = [m for r in results for m in r["mistakes"]]
     if mistakes:
         print("wrong among auto-accepted (synthetic truth):")

@@ -40,9 +40,8 @@ from forms_service.scan.pagecode import (
     turn_upright,
 )
 from forms_service.sheets import PageCode
+from tests.conftest import SHIPPED  # noqa: E402  (the shipped definition, inside the package)
 
-REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
 SHEET = "6ANQ-ZPAQ-7WG"
 PAGE = 2
 CODE = PageCode("big-leeds-conversation", "2026-11", "standard", PAGE, SHEET)
