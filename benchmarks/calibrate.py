@@ -11,9 +11,9 @@ Usage::
 
 1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
    (`big-leeds-conversation` 2026-11, all three variants) are rendered,
-   filled by synthetic respondents (:mod:`forms_service.synth.fill`: ticks,
+   filled by synthetic respondents (:mod:`forms_lab.synth.fill`: ticks,
    crosses, circles, corrections, pencil, felt tip, handwriting, ...),
-   scanned with a preset of :mod:`forms_service.scan.degrade` (office,
+   scanned with a preset of :mod:`forms_lab.degrade` (office,
    office-150, bilevel-200, photocopy, phone), warped back with a small
    alignment error, and measured by the field readers. Some single-choice
    fields with five or more boxes are filled and read as multiple choice, so
@@ -61,13 +61,10 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from measures import edit_distance, upper_bound  # noqa: E402
-
-from forms_service.layout import LayoutField, load_layout  # noqa: E402
-from forms_service.scan.calibration import (  # noqa: E402
+from forms_lab.measures import edit_distance, upper_bound
+from forms_lab.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan
+from forms_service.layout import LayoutField, load_layout
+from forms_service.scan.calibration import (
     ISOTONIC_KNOTS,
     Calibration,
     Curve,
@@ -77,7 +74,7 @@ from forms_service.scan.calibration import (  # noqa: E402
     load_calibration,
     trees_from_sklearn,
 )
-from forms_service.scan.marks import (  # noqa: E402
+from forms_service.scan.marks import (
     MODEL_FEATURES,
     box_readings,
     calibration_key,
@@ -88,14 +85,14 @@ from forms_service.scan.marks import (  # noqa: E402
     pen_stratum,
     render_blank,
 )
-from forms_service.scan.pipeline import READ_DPI  # noqa: E402
-from forms_service.scan.writing import (  # noqa: E402
+from forms_service.scan.pipeline import READ_DPI
+from forms_service.scan.writing import (
     measure_area,
     ocr_suggestion,
     written_probability,
 )
-from forms_service.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 QUESTIONNAIRE = ROOT / "layouts" / "big-leeds-conversation" / "2026-11"
 VARIANTS = ("standard", "large-print", "easy-read")
 PRESETS = {"office": 0.3, "office-150": 0.15, "bilevel-200": 0.15, "photocopy": 0.2, "phone": 0.2}

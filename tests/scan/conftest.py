@@ -3,7 +3,7 @@
 A one-page A4 form is drawn with ReportLab the way the renderer will draw
 one: four solid registration marks, a vector QR page code, text, tick boxes
 (two filled solid, one ticked), a writing area and a thick rule. It is
-rendered with PDFium and degraded with :mod:`forms_service.scan.degrade`,
+rendered with PDFium and degraded with :mod:`forms_lab.degrade`,
 which keeps the truth (the matrix from the clean raster to the degraded one).
 """
 
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from forms_service.scan.degrade import Degraded, degrade
+from forms_lab.degrade import Degraded, degrade
 from forms_service.scan.fiducials import Alignment, align_page
 from forms_service.scan.pagecode import (
     PageCodeHit,

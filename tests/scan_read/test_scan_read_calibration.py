@@ -271,12 +271,11 @@ def test_a_blank_decision_falls_back_from_its_page_pen_but_keeps_its_scan_kind()
 
 @pytest.fixture
 def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """benchmarks/calibrate.py, imported as when it runs as a script (beside its measures.py)."""
+    """benchmarks/calibrate.py, imported as when it runs as a script."""
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "calibrate.py"
-    monkeypatch.syspath_prepend(str(path.parent))
     spec = importlib.util.spec_from_file_location("calibrate_benchmark", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
