@@ -122,9 +122,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(pdf_dir: str, presets: Mapping[str, float] = PRESETS, scales: Mapping[float, float] = SCALES) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)
+    # OpenCV runs on one thread here: build_corpus set it before forking (see there)
     _STATE["pdf_dir"] = Path(pdf_dir)
     _STATE["presets"], _STATE["scales"] = dict(presets), dict(scales)
     _STATE["layouts"] = {v: load_layout(QUESTIONNAIRE / f"{v}.json") for v in VARIANTS}
@@ -205,6 +203,8 @@ def build_corpus(
 ) -> list[dict[str, Any]]:
     """``pages`` synthetic pages, read; ``presets``: only these scans (their shares among them as in
     :data:`PRESETS`; none named: all); ``read_dpi_only``: marks read at READ_DPI alone."""
+    import cv2
+
     from forms_service.questionnaire import load_definition
     from forms_service.render import render_pdf
 
@@ -221,11 +221,19 @@ def build_corpus(
             chosen = {p: w for p, w in PRESETS.items() if p in presets}
             weights = {p: w / sum(chosen.values()) for p, w in chosen.items()}
         scales = {READ_DPI / 72: 1.0} if read_dpi_only else SCALES
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
-            for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
-                records.extend(recs)
-                if n % 200 == 0:
-                    print(f"  {n}/{pages} pages, {time.time() - start:.0f} s", file=sys.stderr)
+        # The workers use OpenCV on one thread each. It is set here, before the fork, and not in the
+        # workers: a child that inherits the parent's running OpenCV thread pool (a test process that
+        # has used OpenCV) and changes it waits for threads it does not have, forever.
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
+                for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
+                    records.extend(recs)
+                    if n % 200 == 0:
+                        print(f"  {n}/{pages} pages, {time.time() - start:.0f} s", file=sys.stderr)
+        finally:
+            cv2.setNumThreads(threads)
     return records
 
 
