@@ -61,19 +61,11 @@ from typing import Any
 
 import numpy as np
 
+from forms_lab.fitting import ISOTONIC_KNOTS, doubt_ratio, fit_isotonic, trees_from_sklearn
 from forms_lab.measures import edit_distance, upper_bound
 from forms_lab.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan
 from forms_service.layout import LayoutField, load_layout
-from forms_service.scan.calibration import (
-    ISOTONIC_KNOTS,
-    Calibration,
-    Curve,
-    TreeBoxModel,
-    doubt_ratio,
-    fit_isotonic,
-    load_calibration,
-    trees_from_sklearn,
-)
+from forms_service.scan.calibration import Calibration, Curve, TreeBoxModel, load_calibration
 from forms_service.scan.marks import (
     MODEL_FEATURES,
     box_readings,

@@ -6,6 +6,8 @@ this package holds what makes and measures the labelled material they rest on:
 * :mod:`.synth` -- synthetic respondents fill rendered pages as people do, and
   :func:`~forms_lab.synth.simulate_scan` / :mod:`.synth.batch` scan them, with the truth;
 * :mod:`.degrade` -- scanner, photocopier and phone degradations with their truth;
+* :mod:`.fitting` -- fitting the calibration curves and the box model
+  (``benchmarks/calibrate.py`` writes ``forms_service/scan/calibration.json`` with it);
 * :mod:`.measures` -- the measures the benchmarks share.
 
 Tests and the benchmarks import it; no module of ``forms_service`` may
