@@ -29,8 +29,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml lab/pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]' -e lab
 	touch $@
 
 venv: $(VENV)/.installed
@@ -38,7 +38,7 @@ venv: $(VENV)/.installed
 venv-test: $(VENV)/.installed-test
 
 lint:
-	$(BIN)/ruff check forms_service tests benchmarks
+	$(BIN)/ruff check forms_service lab tests benchmarks
 
 typecheck:
 	$(BIN)/mypy

@@ -11,9 +11,9 @@ Usage::
 
 1. **Corpus** (seeded, reproducible): pages of the shipped questionnaire
    (`big-leeds-conversation` 2026-11, all three variants) are rendered,
-   filled by synthetic respondents (:mod:`forms_service.synth.fill`: ticks,
+   filled by synthetic respondents (:mod:`forms_lab.synth.fill`: ticks,
    crosses, circles, corrections, pencil, felt tip, handwriting, ...),
-   scanned with a preset of :mod:`forms_service.scan.degrade` (office,
+   scanned with a preset of :mod:`forms_lab.degrade` (office,
    office-150, bilevel-200, photocopy, phone), warped back with a small
    alignment error, and measured by the field readers. Some single-choice
    fields with five or more boxes are filled and read as multiple choice, so
@@ -61,23 +61,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from measures import edit_distance, upper_bound  # noqa: E402
-
-from forms_service.layout import LayoutField, load_layout  # noqa: E402
-from forms_service.scan.calibration import (  # noqa: E402
-    ISOTONIC_KNOTS,
-    Calibration,
-    Curve,
-    TreeBoxModel,
-    doubt_ratio,
-    fit_isotonic,
-    load_calibration,
-    trees_from_sklearn,
-)
-from forms_service.scan.marks import (  # noqa: E402
+from forms_lab.fitting import ISOTONIC_KNOTS, doubt_ratio, fit_isotonic, trees_from_sklearn
+from forms_lab.measures import edit_distance, upper_bound
+from forms_lab.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan
+from forms_service.layout import LayoutField, load_layout
+from forms_service.scan.calibration import Calibration, Curve, TreeBoxModel, load_calibration
+from forms_service.scan.marks import (
     MODEL_FEATURES,
     box_readings,
     calibration_key,
@@ -88,14 +77,14 @@ from forms_service.scan.marks import (  # noqa: E402
     pen_stratum,
     render_blank,
 )
-from forms_service.scan.pipeline import READ_DPI  # noqa: E402
-from forms_service.scan.writing import (  # noqa: E402
+from forms_service.scan.pipeline import READ_DPI
+from forms_service.scan.writing import (
     measure_area,
     ocr_suggestion,
     written_probability,
 )
-from forms_service.synth import MARK_STYLES, fill_page, random_respondent, simulate_scan  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 QUESTIONNAIRE = ROOT / "layouts" / "big-leeds-conversation" / "2026-11"  # its committed layout files
 DEFINITION = ROOT / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 VARIANTS = ("standard", "large-print", "easy-read")
@@ -126,9 +115,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(pdf_dir: str, presets: Mapping[str, float] = PRESETS, scales: Mapping[float, float] = SCALES) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)
+    # OpenCV runs on one thread here: build_corpus set it before forking (see there)
     _STATE["pdf_dir"] = Path(pdf_dir)
     _STATE["presets"], _STATE["scales"] = dict(presets), dict(scales)
     _STATE["layouts"] = {v: load_layout(QUESTIONNAIRE / f"{v}.json") for v in VARIANTS}
@@ -209,6 +196,8 @@ def build_corpus(
 ) -> list[dict[str, Any]]:
     """``pages`` synthetic pages, read; ``presets``: only these scans (their shares among them as in
     :data:`PRESETS`; none named: all); ``read_dpi_only``: marks read at READ_DPI alone."""
+    import cv2
+
     from forms_service.questionnaire import load_definition
     from forms_service.render import render_pdf
 
@@ -225,11 +214,19 @@ def build_corpus(
             chosen = {p: w for p, w in PRESETS.items() if p in presets}
             weights = {p: w / sum(chosen.values()) for p, w in chosen.items()}
         scales = {READ_DPI / 72: 1.0} if read_dpi_only else SCALES
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
-            for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
-                records.extend(recs)
-                if n % 200 == 0:
-                    print(f"  {n}/{pages} pages, {time.time() - start:.0f} s", file=sys.stderr)
+        # The workers use OpenCV on one thread each. It is set here, before the fork, and not in the
+        # workers: a child that inherits the parent's running OpenCV thread pool (a test process that
+        # has used OpenCV) and changes it waits for threads it does not have, forever.
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(folder, weights, scales)) as pool:
+                for n, recs in enumerate(pool.imap_unordered(make_sample, jobs, chunksize=4), 1):
+                    records.extend(recs)
+                    if n % 200 == 0:
+                        print(f"  {n}/{pages} pages, {time.time() - start:.0f} s", file=sys.stderr)
+        finally:
+            cv2.setNumThreads(threads)
     return records
 
 

@@ -1,7 +1,7 @@
 """Benchmark of the whole reading pipeline, from scan files to export records.
 
 For each variant and degradation preset: print copies with the project's own
-renderer, fill them as people do (forms_service.synth), scan them as a scanner,
+renderer, fill them as people do (forms_lab.synth), scan them as a scanner,
 photocopier or phone would, ingest the files through the service (a fresh
 home and database, the same job code the worker runs), export, and compare
 every record with the truth.
@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -39,21 +38,18 @@ from typing import Any
 
 import numpy as np
 
+from forms_lab.degrade import PRESETS
+from forms_lab.measures import edit_distance, upper_bound
+from forms_lab.synth import POPULATIONS
+from forms_lab.synth.batch import synth_sheets, write_scan_files
+from forms_service.config import Config
+from forms_service.context import ServiceContext
+from forms_service.questionnaire import load_definition
+from forms_service.services import export, ingest, jobs
+from forms_service.services.questionnaires import sync_definitions
+from forms_service.sheets import new_sheet_id
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from measures import edit_distance, upper_bound  # noqa: E402
-
-from forms_service.config import Config  # noqa: E402
-from forms_service.context import ServiceContext  # noqa: E402
-from forms_service.questionnaire import load_definition  # noqa: E402
-from forms_service.scan.degrade import PRESETS  # noqa: E402
-from forms_service.services import export, ingest, jobs  # noqa: E402
-from forms_service.services.questionnaires import sync_definitions  # noqa: E402
-from forms_service.sheets import new_sheet_id  # noqa: E402
-from forms_service.synth import POPULATIONS  # noqa: E402
-from forms_service.synth.batch import synth_sheets, write_scan_files  # noqa: E402
-
 SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"  # the committed layout files
 DEFINITION = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
 
@@ -191,7 +187,7 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--population", choices=sorted(POPULATIONS), default="typical",
-                        help="how the synthetic respondents fill forms (forms_service.synth.POPULATIONS)")
+                        help="how the synthetic respondents fill forms (forms_lab.synth.POPULATIONS)")
     parser.add_argument("--files", choices=["pdf", "tiff"], default="pdf",
                         help="how the grey scans (office, photocopy) are saved: one PDF of JPEG pages "
                              "(Pillow's quality 75), or one lossless TIFF (deflate)")

@@ -11,8 +11,9 @@ The stages, each a small pure module (arrays and dataclasses in and out):
    transform from layout points to image pixels (:class:`Alignment`), with
    a residual check that refuses pages that do not line up.
 
-:mod:`.degrade` makes synthetic scanner, photocopier and phone pages for
-tests and benchmarks. Later stages (marks, writing) build on these.
+Later stages (marks, writing) build on these. Synthetic scanner, photocopier
+and phone pages for tests and benchmarks come from :mod:`forms_lab.degrade`,
+outside the service.
 
 Typical use::
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from forms_lab.synth.batch import SyntheticSheet, synth_sheets
 from forms_service.questionnaire import load_definition
 from forms_service.sheets import new_sheet_id
-from forms_service.synth.batch import SyntheticSheet, synth_sheets
 from tests.conftest import SHIPPED
 
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from forms_lab.synth.batch import write_scan_files
 from forms_service.errors import NotFound
 from forms_service.jobs import run_pending
 from forms_service.jobs.queue import run_job
 from forms_service.schemas import __file__ as schemas_init
 from forms_service.services import export, identify, ingest, users
 from forms_service.store.models import ScanPage
-from forms_service.synth.batch import write_scan_files
 from tests.ingest.conftest import Returned, first_sheet, shuffled_pages
 
 SCHEMA = json.loads((Path(schemas_init).parent / "export-record.schema.json").read_text())
@@ -136,9 +136,9 @@ def test_a_file_that_states_the_wrong_resolution_is_still_read(ctx, returned: Re
 def test_phone_photos_stamped_with_a_resolution_are_read(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
+    from forms_lab.synth.batch import synth_sheets
     from forms_service.questionnaire import load_definition
     from forms_service.sheets import new_sheet_id
-    from forms_service.synth.batch import synth_sheets
     from tests.conftest import SHIPPED
 
     q = load_definition(SHIPPED).questionnaire
@@ -157,8 +157,8 @@ def test_duplicates_and_photocopies(ctx, returned: Returned) -> None:  # type: i
     import numpy as np
     from PIL import Image
 
+    from forms_lab.synth.batch import synth_sheets
     from forms_service.questionnaire import load_definition
-    from forms_service.synth.batch import synth_sheets
     from tests.conftest import SHIPPED
 
     def png(page, level: int) -> bytes:  # type: ignore[no-untyped-def]

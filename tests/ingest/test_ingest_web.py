@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from forms_lab.synth.batch import write_scan_files
 from forms_service.jobs import run_pending
 from forms_service.services import users
-from forms_service.synth.batch import write_scan_files
 from tests.conftest import csrf_token, sign_in
 from tests.ingest.conftest import Returned, first_sheet
 

@@ -106,9 +106,9 @@ def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServ
     import numpy as np
     from PIL import Image
 
+    from forms_lab.synth.batch import synth_sheets, write_scan_files
     from forms_service.questionnaire import load_definition
     from forms_service.sheets import new_sheet_id
-    from forms_service.synth.batch import synth_sheets, write_scan_files
 
     committed = Path(__file__).resolve().parents[2] / "layouts" / "big-leeds-conversation" / "2026-11"
     served = Path(live_server.env["FORMS_SERVICE_LAYOUTS"]) / "big-leeds-conversation" / "2026-11"

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
+from forms_lab.synth.batch import SyntheticSheet, synth_sheets, write_scan_files
 from forms_service.config import Config, load_config
 from forms_service.context import ServiceContext
 from forms_service.errors import ConfigurationError
@@ -37,7 +38,6 @@ from forms_service.services import ingest
 from forms_service.services.questionnaires import sync_definitions
 from forms_service.sheets import new_sheet_id
 from forms_service.store.models import Job, ScanPage, utcnow
-from forms_service.synth.batch import SyntheticSheet, synth_sheets, write_scan_files
 from tests.conftest import IN_CI, SHIPPED, make_config
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -4,7 +4,7 @@ Page 2 of the shipped questionnaire's standard variant (a choice question and
 a rating grid) is printed with :func:`forms_service.render.render_pdf` under a
 known sheet id and rasterised with :func:`forms_service.scan.marks.render_blank`,
 the reader's own rasteriser. A respondent's marks are added (two boxes filled
-solid, one ticked) and the page is degraded with :mod:`forms_service.scan.degrade`,
+solid, one ticked) and the page is degraded with :mod:`forms_lab.degrade`,
 which keeps the truth (the matrix from the clean raster to the degraded one).
 Everything the tests know about the page (its marks, its page code, its boxes)
 comes from the layout the renderer wrote with it.
@@ -23,13 +23,13 @@ import pytest
 import segno
 from numpy.typing import NDArray
 
+from forms_lab.degrade import Degraded, degrade
 from forms_service.layout import LayoutPage, Rect
 from forms_service.layout.frame import MM
 from forms_service.questionnaire import load_definition
 from forms_service.render import render_pdf
 from forms_service.render.compose import compose
 from forms_service.render.qr import QUIET_ZONE
-from forms_service.scan.degrade import Degraded, degrade
 from forms_service.scan.fiducials import Alignment, align_page
 from forms_service.scan.marks import render_blank
 from forms_service.scan.pagecode import (

@@ -2,7 +2,7 @@
 
 The shipped questionnaire is printed by the project's renderer (one run per
 variant with a known sheet id, and one copy for the blanks, as the service
-keeps them), filled by :mod:`forms_service.synth`, its page code painted over
+keeps them), filled by :mod:`forms_lab.synth`, its page code painted over
 before or after scanning, and degraded as a scanner, photocopier or phone
 would. Pages of another questionnaire, a blank sheet and a random picture
 must not be identified.
@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from PIL import Image
 from sqlalchemy import select
 
+from forms_lab.degrade import degrade
+from forms_lab.synth import fill_page, random_respondent
 from forms_service.context import ServiceContext
 from forms_service.layout import Layout
 from forms_service.questionnaire import load_definition
@@ -31,12 +33,10 @@ from forms_service.questionnaire.loader import parse_definition
 from forms_service.render import render_pdf
 from forms_service.scan import PageImage, find_page_code
 from forms_service.scan.calibration import load_calibration
-from forms_service.scan.degrade import degrade
 from forms_service.scan.identify import Identified, Unidentified, identify_page
 from forms_service.scan.marks import render_blank
 from forms_service.scan.pipeline import IDENTIFIED_NOTE, PageProblem, PageRead, read_page
 from forms_service.sheets import PageCode
-from forms_service.synth import fill_page, random_respondent
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"

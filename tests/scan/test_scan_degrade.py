@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forms_service.scan.degrade import (
+from forms_lab.degrade import (
     PRESETS,
     Degraded,
     DegradeParams,

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from forms_service.scan.degrade import PRESETS, Degraded, DegradeParams, apply_degradation, degrade
+from forms_lab.degrade import PRESETS, Degraded, DegradeParams, apply_degradation, degrade
 from forms_service.scan.errors import AlignmentError
 from forms_service.scan.fiducials import align_layout_page, align_page
 from forms_service.scan.pagecode import find_page_code, turn_upright

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forms_service.scan.degrade import PRESETS, Degraded, DegradeParams, apply_degradation, degrade
+from forms_lab.degrade import PRESETS, Degraded, DegradeParams, apply_degradation, degrade
 from forms_service.scan.pagecode import (
     find_page_code,
     hint_from_points,

@@ -1,11 +1,11 @@
 """Helpers for the field readers' tests: the shipped questionnaire rendered once, filled and scanned.
 
 Every variant is rendered once per session (one copy) and its pages rasterised
-once per scale. A test fills a page with :mod:`forms_service.synth.fill` (or
+once per scale. A test fills a page with :mod:`forms_lab.synth.fill` (or
 draws a chosen mark), then "scans" only the neighbourhood of the field it
-reads: the crop is degraded with a preset of :mod:`forms_service.scan.degrade`
+reads: the crop is degraded with a preset of :mod:`forms_lab.degrade`
 and warped back with a small alignment error by
-:func:`forms_service.synth.simulate_scan`. Readers take any image in layout
+:func:`forms_lab.synth.simulate_scan`. Readers take any image in layout
 coordinates, so a crop (with the field's rectangles moved into it) is read
 exactly like a whole page, at a fraction of the cost.
 """
@@ -21,11 +21,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from forms_lab.synth import simulate_scan
 from forms_service.layout import Box, Layout, LayoutField, LayoutPage
 from forms_service.questionnaire import load_definition
 from forms_service.render import render_pdf
 from forms_service.scan.marks import label_rect, render_blank
-from forms_service.synth import simulate_scan
 
 REPO = Path(__file__).resolve().parents[2]
 DEFINITION = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"

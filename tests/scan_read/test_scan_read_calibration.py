@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from forms_lab.fitting import fit_box_model, fit_isotonic, trees_from_sklearn
 from forms_service.config import load_config
 from forms_service.errors import ConfigurationError
 from forms_service.scan.calibration import (
@@ -18,10 +19,7 @@ from forms_service.scan.calibration import (
     CalibrationError,
     Curve,
     TreeBoxModel,
-    fit_box_model,
-    fit_isotonic,
     load_calibration,
-    trees_from_sklearn,
 )
 from forms_service.scan.marks import FEATURES, MODEL_FEATURES
 from forms_service.scan.writing import TEXT_FEATURES, written_probability
@@ -185,7 +183,7 @@ def test_written_probability_grows_with_ink() -> None:
 
 
 def test_doubt_keeps_part_of_the_models_own_doubt() -> None:
-    from forms_service.scan.calibration import doubt_ratio
+    from forms_lab.fitting import doubt_ratio
 
     # a sample with no error at all: isotonic regression alone would be flat
     curve = Curve((0.99,), (0.9995,), doubt=0.1)
@@ -271,12 +269,11 @@ def test_a_blank_decision_falls_back_from_its_page_pen_but_keeps_its_scan_kind()
 
 @pytest.fixture
 def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """benchmarks/calibrate.py, imported as when it runs as a script (beside its measures.py)."""
+    """benchmarks/calibrate.py, imported as when it runs as a script."""
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "calibrate.py"
-    monkeypatch.syspath_prepend(str(path.parent))
     spec = importlib.util.spec_from_file_location("calibrate_benchmark", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

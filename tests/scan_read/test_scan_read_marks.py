@@ -1,6 +1,6 @@
 """Tick boxes: every way people mark a box, on clean and office scans, read right and honestly.
 
-Each case draws marks with :func:`forms_service.synth.draw_mark` on the
+Each case draws marks with :func:`forms_lab.synth.draw_mark` on the
 shipped questionnaire's page, scans the field's neighbourhood, and reads it
 with :func:`forms_service.scan.marks.read_choice_field` and the shipped
 calibration.
@@ -17,6 +17,14 @@ import numpy as np
 import pytest
 from scan_read_helpers import SCALE, Forms
 
+from forms_lab.synth import (
+    MARK_STYLES,
+    draw_mark,
+    fill_page,
+    random_pen,
+    random_respondent,
+    simulate_scan,
+)
 from forms_service.layout import Box, LayoutField
 from forms_service.scan.calibration import Calibration, Curve, load_calibration
 from forms_service.scan.marks import (
@@ -32,14 +40,6 @@ from forms_service.scan.marks import (
     speck_mask,
 )
 from forms_service.scan.pipeline import READ_DPI
-from forms_service.synth import (
-    MARK_STYLES,
-    draw_mark,
-    fill_page,
-    random_pen,
-    random_respondent,
-    simulate_scan,
-)
 
 U8 = np.ndarray
 # (variant, field): a labelled list, a rating row without words of its own, easy read's words over the box

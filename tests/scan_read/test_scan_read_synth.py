@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scan_read_helpers import SCALE, Forms
 
-from forms_service.synth import fill_page, random_respondent, simulate_scan
+from forms_lab.synth import fill_page, random_respondent, simulate_scan
 
 
 def test_fill_page_is_reproducible_and_tells_the_truth(forms: Forms) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scan_read_helpers import SCALE, Forms
 
+from forms_lab.synth import handwriting_fonts, random_pen, scatter_dust, write_text
 from forms_service.layout import LayoutField
 from forms_service.scan.writing import ocr_suggestion, read_text_area
-from forms_service.synth import handwriting_fonts, random_pen, scatter_dust, write_text
 from tests.conftest import IN_CI
 
 U8 = np.ndarray

@@ -1,9 +1,9 @@
 """Whole synthetic returns: printed copies, filled by simulated people, scanned, with the truth.
 
 :func:`synth_sheets` prints copies of a variant with the project's own
-renderer, fills every page with :func:`~forms_service.synth.fill.fill_page`
+renderer, fills every page with :func:`~forms_lab.synth.fill.fill_page`
 (one simulated respondent per copy), degrades each page as a scanner,
-photocopier or phone would (:mod:`forms_service.scan.degrade`), and keeps
+photocopier or phone would (:mod:`forms_lab.degrade`), and keeps
 the truth: for every field, the value the export should carry.
 :func:`write_scan_files` saves the pages as the files a scanner station
 would send (a multi-page PDF of images, multi-page TIFF, PNG or JPEG).
@@ -24,9 +24,10 @@ import pypdfium2
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..pdfium import PDFIUM_LOCK
-from ..questionnaire.model import Questionnaire
-from ..scan.degrade import degrade
+from forms_service.pdfium import PDFIUM_LOCK
+from forms_service.questionnaire.model import Questionnaire
+
+from ..degrade import degrade
 from .fill import fill_page, random_respondent
 
 SOURCE_DPI = 300.0
@@ -63,9 +64,9 @@ def synth_sheets(
 ) -> list[SyntheticSheet]:
     """Print, fill and scan one copy per sheet id; return the scanned pages and the truth.
 
-    ``population``: how the respondents fill forms (``forms_service.synth.POPULATIONS``).
+    ``population``: how the respondents fill forms (``forms_lab.synth.POPULATIONS``).
     """
-    from ..render import render_pdf
+    from forms_service.render import render_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         pdf_path = Path(tmp) / "run.pdf"

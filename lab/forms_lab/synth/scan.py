@@ -1,7 +1,7 @@
 """Turn a filled page into what the field readers receive: a scan, aligned with a small error.
 
 :func:`simulate_scan` degrades a clean page raster with a preset of
-:mod:`forms_service.scan.degrade` (office scanner, photocopier, phone, ...)
+:mod:`forms_lab.degrade` (office scanner, photocopier, phone, ...)
 and warps the result back into layout coordinates through the true
 transform spoiled by a small random alignment error (a shift of up to
 ``max_shift_pt`` and a rotation about the page centre of up to
@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..scan.degrade import degrade
-from ..scan.fiducials import Alignment
+from forms_service.scan.fiducials import Alignment
+
+from ..degrade import degrade
 
 __all__ = ["SimulatedScan", "simulate_scan"]
 

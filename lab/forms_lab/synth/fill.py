@@ -19,8 +19,8 @@ choice and a lone filled box have the truth ``None`` (no valid answer), and
 their case says so: a reader must queue them, not guess.
 
 Handwriting fonts come from the ``fontpkg-caveat``, ``fontpkg-indie-flower``,
-``fontpkg-kalam`` and ``fontpkg-permanent-marker`` packages (test
-dependencies); :func:`handwriting_fonts` lists those installed.
+``fontpkg-kalam`` and ``fontpkg-permanent-marker`` packages
+(dependencies of forms-lab); :func:`handwriting_fonts` lists those installed.
 
 Synthetic material only: must never be applied to real respondents' forms.
 Writes no files, logs nothing.
@@ -41,8 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from ..layout import Box, LayoutField, LayoutPage
-from ..scan.marks import label_rect
+from forms_service.layout import Box, LayoutField, LayoutPage
+from forms_service.scan.marks import label_rect
 
 __all__ = [
     "CHOICE_CASES",
