@@ -32,7 +32,7 @@ from .. import storage
 from ..context import ServiceContext
 from ..errors import NotFound
 from ..jobs.queue import enqueue, get_job
-from ..pdfium import PDFIUM_LOCK
+from ..pdfium import pdf_page_count
 from ..registry import JobHandle, periodic, task
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..states import FieldState, JobState, ScanFileState, ScanPageState
@@ -210,14 +210,7 @@ def _page_count(ctx: ServiceContext, f: StoredFile) -> int:
     path = ctx.storage.path(f.key)
     try:
         if f.kind == "pdf":
-            import pypdfium2
-
-            with PDFIUM_LOCK:
-                doc = pypdfium2.PdfDocument(str(path))
-                try:
-                    return len(doc)
-                finally:
-                    doc.close()
+            return pdf_page_count(path)
         if f.kind == "tiff":
             with Image.open(path) as im:
                 return int(getattr(im, "n_frames", 1))

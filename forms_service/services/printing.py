@@ -346,14 +346,6 @@ def preview_png(ctx: ServiceContext, questionnaire: str, version: str, variant: 
 
 
 def preview_page_count(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> int:
-    import pypdfium2
+    from ..pdfium import pdf_page_count
 
-    from ..pdfium import PDFIUM_LOCK
-
-    path = preview_pdf(ctx, questionnaire, version, variant)
-    with PDFIUM_LOCK:
-        pdf = pypdfium2.PdfDocument(str(path))
-        try:
-            return len(pdf)
-        finally:
-            pdf.close()
+    return pdf_page_count(preview_pdf(ctx, questionnaire, version, variant))
