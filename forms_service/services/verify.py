@@ -19,6 +19,7 @@ let the audit log reach an export for analysts or anything posted.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,19 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
@@ -368,10 +381,8 @@ def _prefetch(s: Session, user_id: int, reading_ids: list[int]) -> tuple[dict[in
     return rows, held
 
 
-def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, value: Any, *, illegible: bool,
-            flag: str | None, cache: Specs, known: tuple[dict[int, Any], set[str]] | None = None) -> None:
-    """One answer inside the caller's transaction (raises, changing nothing of this field, when refused)."""
-    rows, held = known if known is not None else _prefetch(s, user_id, [reading_id])
+def _held_queued(rows: dict[int, Any], held: set[str], reading_id: int) -> tuple[FieldReading, Response]:
+    """The field and its response, if it is still queued and this person holds it (else one sentence)."""
     if reading_id not in rows:
         raise NotFound(f"There is no field {reading_id}.")
     fr, r = rows[reading_id]
@@ -380,6 +391,14 @@ def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, valu
     if _task(reading_id) not in held:
         raise Conflict("You do not hold this field any more (your hold ran out, or someone else has it); "
                        "nothing was changed: take the next field from the queue.")
+    return fr, r
+
+
+def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, value: Any, *, illegible: bool,
+            flag: str | None, cache: Specs, known: tuple[dict[int, Any], set[str]] | None = None) -> None:
+    """One answer inside the caller's transaction (raises, changing nothing of this field, when refused)."""
+    rows, held = known if known is not None else _prefetch(s, user_id, [reading_id])
+    fr, r = _held_queued(rows, held, reading_id)
     kind, _question, options = _spec(ctx, r, fr.field_id, cache)
     if illegible:
         if kind != "text":
@@ -556,16 +575,40 @@ def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], can
     skipped = set(cannot_tell)
     cache: Specs = {}
     taken: list[int] = []
+    now = utcnow()
     with ctx.db.session() as s:
-        known = _prefetch(s, user_id, [i for i in answers if i not in skipped])
+        rows, held = _prefetch(s, user_id, [i for i in answers if i not in skipped])
+        checked: dict[str, tuple[Any, list[FieldReading]]] = {}  # the same value for many fields: one update
         for reading_id, value in answers.items():
             if reading_id in skipped:
                 continue
             try:
-                _answer(ctx, s, user_id, reading_id, value, illegible=False, flag=None, cache=cache, known=known)
-                taken.append(reading_id)
+                fr, r = _held_queued(rows, held, reading_id)
+                kind, _question, options = _spec(ctx, r, fr.field_id, cache)
+                value = check_value(kind, options, value)
             except (Conflict, InvalidInput, NotFound) as exc:
                 problems.append(f"Field {reading_id}: {exc.message}")
+                continue
+            checked.setdefault(json.dumps(value, sort_keys=True), (value, []))[1].append(fr)
+        changes: list[dict[str, Any]] = []
+        for value, readings in checked.values():
+            done = set(s.scalars(
+                update(FieldReading)
+                .where(FieldReading.id.in_([fr.id for fr in readings]), FieldReading.state == FieldState.QUEUED)
+                .values(value={"v": value}, state=FieldState.VERIFIED, updated_at=now)
+                .returning(FieldReading.id).execution_options(synchronize_session=False)))
+            for fr in readings:
+                if fr.id not in done:  # answered by someone else a moment ago
+                    problems.append(f"Field {fr.id}: This field was answered already; nothing was changed.")
+                    continue
+                taken.append(fr.id)
+                changes.append({"field_reading_id": fr.id, "response_id": fr.response_id, "field_id": fr.field_id,
+                                "user_id": user_id, "action": Action.VERIFIED.value,
+                                "old_value": {"v": field_value(fr).value}, "new_value": {"v": value},
+                                "old_state": FieldState.QUEUED.value, "new_state": FieldState.VERIFIED.value,
+                                "note": None, "at": now})
+        if changes:
+            s.execute(insert(FieldChange), changes)
         if taken:
             s.execute(delete(Lease).where(Lease.task.in_([_task(i) for i in taken])))
     if skipped:

@@ -200,3 +200,27 @@ def test_the_whole_page_is_drawn_for_the_holder_on_request(queued: ServiceContex
     assert (rgb == (29, 78, 216)).all(axis=2).any()  # the field is framed
     with pytest.raises(NotFound):
         verify.context_picture(queued, bob_id, task.id)
+
+
+def test_a_grid_screen_is_taken_whole_but_for_the_fields_it_cannot_take(queued: ServiceContext, verifier) -> None:  # type: ignore[no-untyped-def]
+    alice, _ = verifier("alice")
+    screen = verify.grid(queued, alice)
+    assert screen is not None and screen.type == "single_choice" and len(screen.tasks) == 1
+    # the one question of this copy: flip it, and name a field not on the screen with a value it cannot have
+    [task] = screen.tasks
+    flipped = next(o.value for o in screen.options if o.value != task.value)
+    verified, problems = verify.confirm_grid(queued, alice, {task.id: flipped, 999999: "x"})
+    assert verified == 1 and problems == ["Field 999999: There is no field 999999."]
+    assert verify.field_task(queued, task.id).state == "verified"
+    assert verify.field_task(queued, task.id).value == flipped
+    again, problems = verify.confirm_grid(queued, alice, {task.id: flipped})
+    assert again == 0 and "answered already" in problems[0]
+    with queued.db.session() as s:
+        [change] = list(s.scalars(select(FieldChange)))
+    assert (change.action, change.new_value, change.user_id) == ("verified", {"v": flipped}, alice)
+    # a field the person could not tell stays theirs, for the single-field screen
+    nxt = verify.grid(queued, alice)
+    assert nxt is not None
+    held = nxt.tasks[0].id
+    assert verify.confirm_grid(queued, alice, {held: nxt.tasks[0].value}, cannot_tell=[held]) == (0, [])
+    assert verify.next_fields(queued, alice)[0].id == held
