@@ -88,11 +88,21 @@ def _value(kind: str, raw: list[str]) -> Any:
     return raw[0] if raw and raw[0] else None
 
 
+def _print_run() -> int | None:
+    raw = request.args.get("print_run")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidInput("Choose a print run by its number.")
+    return int(raw)
+
+
 @bp.get("/grid")
 @roles_required("verifier")
 def grid() -> Any:
-    screen = verify.grid(service_context(), _user(), exclude=session.get(CANNOT_TELL, []))
-    return render_template("verify/grid.html", screen=screen, form=TokenForm())
+    run = _print_run()
+    screen = verify.grid(service_context(), _user(), exclude=session.get(CANNOT_TELL, []), print_run=run)
+    return render_template("verify/grid.html", screen=screen, form=TokenForm(), print_run=run)
 
 
 @bp.post("/grid")
@@ -116,7 +126,8 @@ def grid_confirm() -> Any:
         session[CANNOT_TELL] = sorted(set(session.get(CANNOT_TELL, [])) | set(cannot))
     flash(f"{verified} field{'s' if verified != 1 else ''} confirmed"
           + (f"; {len(cannot)} left for a closer look" if cannot else "") + ".", "success")
-    return redirect(url_for("verify.grid"))
+    run = request.form.get("print_run", "")
+    return redirect(url_for("verify.grid", print_run=int(run)) if run.isdigit() else url_for("verify.grid"))
 
 
 # -- single fields --------------------------------------------------------------------------------

@@ -224,3 +224,14 @@ def test_a_grid_screen_is_taken_whole_but_for_the_fields_it_cannot_take(queued: 
     held = nxt.tasks[0].id
     assert verify.confirm_grid(queued, alice, {held: nxt.tasks[0].value}, cannot_tell=[held]) == (0, [])
     assert verify.next_fields(queued, alice)[0].id == held
+
+
+def test_the_grid_can_be_kept_to_one_print_run(queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import sign_in
+
+    verifier("alice")
+    sign_in(client, "alice")
+    # the synthetic copies were printed elsewhere: print run 1 has nothing to check, the whole queue has
+    assert "No tick boxes to check in print run 1" in client.get("/verify/grid?print_run=1").get_data(as_text=True)
+    assert 'class="tile"' in client.get("/verify/grid").get_data(as_text=True)
+    assert client.get("/verify/grid?print_run=first").status_code == 400
