@@ -6,7 +6,7 @@ it reports progress. If a worker dies, its lease runs out and another worker
 idempotent: it skips what it already finished.
 
 With FORMS_SERVICE_WORKER=celery, ``enqueue`` also sends a Celery message
-carrying only the new job's id (``celery_app.send_job``); the row stays the
+carrying only the new job's id (``broker.send_job``); the row stays the
 truth, and the Celery task claims it through the same lease.
 
 Must never: put answer text into a job's payload or message.
@@ -78,7 +78,7 @@ def enqueue(ctx: ServiceContext, kind: str, payload: dict[str, Any], total: int 
 def _announce(ctx: ServiceContext, job_id: int) -> None:
     """Tell the Celery workers about a new job (no-op for the database-polling workers)."""
     if ctx.config.worker == "celery":
-        from .celery_app import send_job
+        from .broker import send_job
 
         send_job(ctx.config, job_id)
 

@@ -18,28 +18,10 @@ from collections.abc import Callable
 from types import FrameType
 
 from ..context import ServiceContext
-from ..registry import PERIODIC
+from .periodic import PeriodicRunner
 from .queue import fail_abandoned, run_one, worker_name
 
 log = logging.getLogger(__name__)
-
-
-class PeriodicRunner:
-    """Runs each registered periodic task (the watch folder, ...) when its time has come."""
-
-    def __init__(self) -> None:
-        self._due: dict[str, float] = {}
-
-    def run(self, ctx: ServiceContext) -> None:
-        now = time.monotonic()
-        for name, periodic in list(PERIODIC.items()):
-            if now < self._due.get(name, 0.0):
-                continue
-            self._due[name] = now + periodic.seconds
-            try:
-                periodic.fn(ctx)
-            except Exception:
-                log.exception("periodic task failed", extra={"task": name})
 
 
 class EmbeddedWorker:

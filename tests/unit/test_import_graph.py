@@ -88,14 +88,43 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def module_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Which module imports which (``from . import x`` counts as importing module x where it is one)."""
+    modules = {".".join(_module_name(p, root)) for p in root.rglob("*.py") if "migrations" not in p.parts}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for path in root.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        source = ".".join(_module_name(path, root))
+        for target in _imports(path, root):
+            if target in modules and target != source and not source.startswith(target + "."):
+                graph[source].add(target)  # a module's own package (its __init__) does not count as a cycle
+    return graph
+
+
 def test_no_part_of_the_service_imports_one_that_imports_it_back() -> None:
     assert cycles(part_graph()) == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    assert cycles(module_graph()) == []
 
 
 def test_web_api_and_cli_reach_background_jobs_through_the_services_only() -> None:
     graph = part_graph()
     assert {part for part in ADAPTERS if "jobs" in graph.get(part, set())} == set()
     assert "services" not in graph.get("jobs", set()) and "services" not in graph.get("registry", set())
+
+
+def test_the_check_finds_modules_of_one_part_that_import_each_other(tmp_path: Path) -> None:
+    root = tmp_path / "forms_service"
+    (root / "jobs").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "jobs" / "__init__.py").write_text("")
+    (root / "jobs" / "queue.py").write_text("def announce():\n    from .broker import send\n")
+    (root / "jobs" / "broker.py").write_text("from .queue import announce\n")
+    assert cycles(module_graph(root)) == [["forms_service.jobs.broker", "forms_service.jobs.queue",
+                                           "forms_service.jobs.broker"]]
 
 
 def test_the_check_finds_a_cycle_hidden_inside_a_function(tmp_path: Path) -> None:
