@@ -395,9 +395,9 @@ def _held_queued(rows: dict[int, Any], held: set[str], reading_id: int) -> tuple
 
 
 def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, value: Any, *, illegible: bool,
-            flag: str | None, cache: Specs, known: tuple[dict[int, Any], set[str]] | None = None) -> None:
+            flag: str | None, cache: Specs) -> None:
     """One answer inside the caller's transaction (raises, changing nothing of this field, when refused)."""
-    rows, held = known if known is not None else _prefetch(s, user_id, [reading_id])
+    rows, held = _prefetch(s, user_id, [reading_id])
     fr, r = _held_queued(rows, held, reading_id)
     kind, _question, options = _spec(ctx, r, fr.field_id, cache)
     if illegible:
@@ -411,8 +411,7 @@ def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, valu
     else:
         _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
                 Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
-    if known is None:
-        s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
+    s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
 
 
 def _double_keying(s: Session, r: Response) -> bool:
@@ -553,9 +552,9 @@ def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run
         _id, field_id, questionnaire, version = first
         candidates = list(s.scalars(anyone.with_only_columns(FieldReading.id).where(
             FieldReading.field_id == field_id, Response.questionnaire == questionnaire,
-            Response.version == version).limit(limit * 2)))
-    got = _take_many(ctx, user_id, candidates[:limit])
-    chosen = [i for i in candidates[:limit] if i in got]
+            Response.version == version).limit(limit)))
+    got = _take_many(ctx, user_id, candidates)
+    chosen = [i for i in candidates if i in got]
     if not chosen:
         return None
     tasks = tuple(field_tasks(ctx, chosen))
