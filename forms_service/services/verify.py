@@ -19,7 +19,6 @@ let the audit log reach an export for analysts or anything posted.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,8 +27,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     String,
     and_,
+    case,
     cast,
     delete,
     exists,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
@@ -138,6 +140,23 @@ def _options(q: Questionnaire) -> dict[str, tuple[str, str, tuple[Option, ...]]]
 
 
 Specs = dict[tuple[str, str], dict[str, tuple[str, str, tuple[Option, ...]]]]
+_BY_DEFINITION: dict[str, dict[str, tuple[str, str, tuple[Option, ...]]]] = {}
+"""Fields' options by the sha-256 of their definition: a definition's text never changes under its hash."""
+
+
+def _options_of(ctx: ServiceContext, questionnaire: str, version: str) -> dict[str, tuple[str, str, tuple[Option, ...]]]:
+    """The fields of a questionnaire version (parsed once per process and definition, looked up by hash)."""
+    with ctx.db.session() as s:
+        sha = s.scalar(select(QuestionnaireVersion.sha256).where(
+            QuestionnaireVersion.questionnaire == questionnaire, QuestionnaireVersion.version == version))
+    if sha is None or sha not in _BY_DEFINITION:
+        options = _options(questionnaires.get_questionnaire(ctx, questionnaire, version))
+        if sha is None:
+            return options
+        if len(_BY_DEFINITION) > 64:
+            _BY_DEFINITION.clear()
+        _BY_DEFINITION[sha] = options
+    return _BY_DEFINITION[sha]
 
 
 def _spec(ctx: ServiceContext, r: Response, field_id: str,
@@ -145,7 +164,7 @@ def _spec(ctx: ServiceContext, r: Response, field_id: str,
     key = (r.questionnaire, r.version)
     cache = {} if cache is None else cache
     if key not in cache:
-        cache[key] = _options(questionnaires.get_questionnaire(ctx, r.questionnaire, r.version))
+        cache[key] = _options_of(ctx, r.questionnaire, r.version)
     specs = cache[key]
     if field_id not in specs:
         raise NotFound(f"{r.questionnaire} {r.version} has no field {field_id!r}.")
@@ -182,9 +201,11 @@ def _waiting(kind: TaskKind | None, print_run: int | None, user_id: int | None =
     """Queued field readings nobody holds a live lease on, least certain first (and, for a person,
     not those they typed already under double-blind keying)."""
     now = utcnow()
+    # NOT EXISTS looks each candidate's hold up by its key, so the database can walk the queue in
+    # order (index on state, confidence, id) and stop at the limit
     query = (select(FieldReading.id)
-             .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
-             .where(FieldReading.state == FieldState.QUEUED, Lease.task.is_(None))
+             .where(FieldReading.state == FieldState.QUEUED,
+                    ~exists().where(Lease.task == _lease_key(), Lease.expires_at > now))
              .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
     if user_id is not None:
         query = query.where(~exists().where(Keying.field_reading_id == FieldReading.id, Keying.user_id == user_id))
@@ -236,19 +257,35 @@ def _take_many(ctx: ServiceContext, user_id: int, reading_ids: list[int]) -> set
         return set()
     now, tasks = utcnow(), [_task(i) for i in reading_ids]
     with ctx.db.session() as s:
-        s.execute(update(Lease).where(Lease.task.in_(tasks), or_(Lease.expires_at <= now, Lease.user_id == user_id))
-                  .values(user_id=user_id, taken_at=now, expires_at=now + LEASE)
-                  .execution_options(synchronize_session=False))
-        dialect = s.get_bind().dialect.name
-        if dialect == "postgresql":
+        if s.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-        s.execute(upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + LEASE}
-                                        for t in tasks]).on_conflict_do_nothing(index_elements=["task"]))
-        mine = set(s.scalars(select(Lease.task).where(Lease.task.in_(tasks), Lease.user_id == user_id,
-                                                      Lease.expires_at > now)))
+        # one statement: a new hold, or this person's own or a run-out hold taken over; the
+        # holds someone else keeps are left alone and not returned
+        stmt = upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + LEASE}
+                                     for t in tasks])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["task"],
+            set_={"user_id": stmt.excluded.user_id, "taken_at": stmt.excluded.taken_at,
+                  "expires_at": stmt.excluded.expires_at},
+            where=or_(Lease.expires_at <= now, Lease.user_id == user_id))
+        mine = set(s.scalars(stmt.returning(Lease.task)))
     return {i for i, t in zip(reading_ids, tasks, strict=True) if t in mine}
+
+
+def _held_by(ctx: ServiceContext, user_id: int, kind: TaskKind | None, print_run: int | None) -> list[int]:
+    """The queued fields this person holds, least certain first (their few holds first, then the fields)."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        tasks = s.scalars(select(Lease.task).where(Lease.user_id == user_id, Lease.expires_at > now,
+                                                   Lease.task.like("field:%")))
+        ids = [int(t.split(":", 1)[1]) for t in tasks]
+        if not ids:
+            return []
+        return list(s.scalars(_of_kind(
+            select(FieldReading.id).where(FieldReading.id.in_(ids), FieldReading.state == FieldState.QUEUED)
+            .order_by(FieldReading.confidence, FieldReading.id), kind, print_run)))
 
 
 def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = None, limit: int = 1,
@@ -261,13 +298,7 @@ def next_fields(ctx: ServiceContext, user_id: int, *, kind: TaskKind | None = No
     skip = set(exclude)
     if not 1 <= limit <= 100:
         raise InvalidInput("Ask for between 1 and 100 fields at a time.")
-    now = utcnow()
-    with ctx.db.session() as s:
-        held = list(s.scalars(_of_kind(
-            select(FieldReading.id).join(Lease, Lease.task == _lease_key())
-            .where(Lease.user_id == user_id, Lease.expires_at > now, FieldReading.state == FieldState.QUEUED)
-            .order_by(FieldReading.confidence, FieldReading.id), kind, print_run)))
-    held = [i for i in held if i not in skip]
+    held = [i for i in _held_by(ctx, user_id, kind, print_run) if i not in skip]
     renewed = _take_many(ctx, user_id, held[:limit])
     chosen = [i for i in held[:limit] if i in renewed]
     tried = set(skip) | set(chosen)
@@ -536,9 +567,8 @@ def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run
     now = utcnow()
     anyone = (select(FieldReading.id, FieldReading.field_id, Response.questionnaire, Response.version)
               .join(Response, Response.id == FieldReading.response_id)
-              .outerjoin(Lease, and_(Lease.task == _lease_key(), Lease.expires_at > now))
               .where(FieldReading.state == FieldState.QUEUED, FieldReading.type != "text",
-                     or_(Lease.task.is_(None), Lease.user_id == user_id))
+                     ~exists().where(Lease.task == _lease_key(), Lease.expires_at > now, Lease.user_id != user_id))
               .order_by(FieldReading.confidence, FieldReading.id))  # fmt: skip
     skip = list(exclude)
     if skip:
@@ -577,35 +607,35 @@ def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], can
     now = utcnow()
     with ctx.db.session() as s:
         rows, held = _prefetch(s, user_id, [i for i in answers if i not in skipped])
-        checked: dict[str, tuple[Any, list[FieldReading]]] = {}  # the same value for many fields: one update
+        checked: dict[int, tuple[Any, FieldReading]] = {}
         for reading_id, value in answers.items():
             if reading_id in skipped:
                 continue
             try:
                 fr, r = _held_queued(rows, held, reading_id)
                 kind, _question, options = _spec(ctx, r, fr.field_id, cache)
-                value = check_value(kind, options, value)
+                checked[reading_id] = (check_value(kind, options, value), fr)
             except (Conflict, InvalidInput, NotFound) as exc:
                 problems.append(f"Field {reading_id}: {exc.message}")
-                continue
-            checked.setdefault(json.dumps(value, sort_keys=True), (value, []))[1].append(fr)
         changes: list[dict[str, Any]] = []
-        for value, readings in checked.values():
+        if checked:  # one statement for the screen, each field its own value, only if still queued
             done = set(s.scalars(
                 update(FieldReading)
-                .where(FieldReading.id.in_([fr.id for fr in readings]), FieldReading.state == FieldState.QUEUED)
-                .values(value={"v": value}, state=FieldState.VERIFIED, updated_at=now)
+                .where(FieldReading.id.in_(list(checked)), FieldReading.state == FieldState.QUEUED)
+                .values(value=case({i: type_coerce({"v": v}, JSON) for i, (v, _fr) in checked.items()},
+                                   value=FieldReading.id),
+                        state=FieldState.VERIFIED, updated_at=now)
                 .returning(FieldReading.id).execution_options(synchronize_session=False)))
-            for fr in readings:
-                if fr.id not in done:  # answered by someone else a moment ago
-                    problems.append(f"Field {fr.id}: This field was answered already; nothing was changed.")
-                    continue
-                taken.append(fr.id)
-                changes.append({"field_reading_id": fr.id, "response_id": fr.response_id, "field_id": fr.field_id,
-                                "user_id": user_id, "action": Action.VERIFIED.value,
-                                "old_value": {"v": field_value(fr).value}, "new_value": {"v": value},
-                                "old_state": FieldState.QUEUED.value, "new_state": FieldState.VERIFIED.value,
-                                "note": None, "at": now})
+        for reading_id, (value, fr) in checked.items():
+            if reading_id not in done:  # answered by someone else a moment ago
+                problems.append(f"Field {reading_id}: This field was answered already; nothing was changed.")
+                continue
+            taken.append(reading_id)
+            changes.append({"field_reading_id": reading_id, "response_id": fr.response_id, "field_id": fr.field_id,
+                            "user_id": user_id, "action": Action.VERIFIED.value,
+                            "old_value": {"v": field_value(fr).value}, "new_value": {"v": value},
+                            "old_state": FieldState.QUEUED.value, "new_state": FieldState.VERIFIED.value,
+                            "note": None, "at": now})
         if changes:
             s.execute(insert(FieldChange), changes)
         if taken:

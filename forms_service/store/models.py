@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -241,7 +242,9 @@ class FieldReading(Base):
     """The current reading of one field of one response: value, confidence and state."""
 
     __tablename__ = "field_readings"
-    __table_args__ = (UniqueConstraint("response_id", "field_id"),)
+    # the queue walks this index in order (least certain first) and stops at the screen's limit
+    __table_args__ = (UniqueConstraint("response_id", "field_id"),
+                      Index("ix_field_readings_queue", "state", "confidence", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)

@@ -7,6 +7,7 @@ field at hand, never the rest of the form.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
@@ -141,18 +142,29 @@ def field() -> Any:
     if kind not in (None, "choice", "text"):
         raise InvalidInput("Choose tick boxes (kind=choice) or written answers (kind=text).")
     of_kind = verify.TaskKind(kind) if kind else None
-    reopened = session.pop(REOPENED, None)
+    # the screen after the one on show, fetched by the page ahead of time: not the field on screen
+    after = request.args.get("after", "")
+    on_screen = [int(after)] if after.isdigit() else []
+    reopened = None if on_screen else session.pop(REOPENED, None)
     tasks = verify.field_tasks(ctx, [reopened]) if reopened is not None else []
     tasks = [t for t in tasks if t.id in verify.renew(ctx, _user(), [t.id])] or verify.next_fields(
-        ctx, _user(), kind=of_kind, exclude=session.get(SKIPPED, []))
+        ctx, _user(), kind=of_kind, exclude=[*session.get(SKIPPED, []), *on_screen])
     if not tasks and session.get(SKIPPED):  # only skipped ones are left: offer them again
         session.pop(SKIPPED)
-        tasks = verify.next_fields(ctx, _user(), kind=of_kind)
+        tasks = verify.next_fields(ctx, _user(), kind=of_kind, exclude=on_screen)
     task = tasks[0] if tasks else None
     if task is not None and task.id in session.get(CANNOT_TELL, []):
         session[CANNOT_TELL] = [i for i in session[CANNOT_TELL] if i != task.id]
-    return render_template("verify/field.html", task=task, kind=kind, form=TokenForm(),
+    picture = None
+    if task is not None and task.has_image:  # inline: the screen and its picture arrive together
+        picture = base64.b64encode(verify.image(ctx, _user(), task.id)).decode("ascii")
+    return render_template("verify/field.html", task=task, kind=kind, form=TokenForm(), picture=picture,
                            lease_seconds=int(verify.LEASE.total_seconds()))
+
+
+def _fetched() -> bool:
+    """The page sent this itself (``fetch``) and wants a JSON answer rather than the next screen."""
+    return request.headers.get("X-Requested-With") == "fetch"
 
 
 @bp.post("/field/<int:reading_id>")
@@ -179,24 +191,29 @@ def field_answer(reading_id: int) -> Any:
         if action == "stop":
             return redirect(url_for("verify.index"))
         session[SKIPPED] = [*session.get(SKIPPED, [])[-200:], reading_id]
-        return back
+        return {"saved": True, "message": "Skipped."} if _fetched() else back
     try:
         if action == "illegible":
-            verify.answer(ctx, _user(), reading_id, illegible=True)
+            saved = verify.answer(ctx, _user(), reading_id, illegible=True)
         else:
-            task = verify.field_task(ctx, reading_id)
+            # the screen says what kind of field it showed; the service checks the value all the same
+            of_type = request.form.get("type") or verify.field_task(ctx, reading_id).type
             raw = request.form.getlist("value")
-            value: Any = (request.form.get("value", "") if task.type == "text" else _value(task.type, raw))
+            value: Any = (request.form.get("value", "") if of_type == "text" else _value(of_type, raw))
             flag = request.form.get("flag_note") if action == "flag" else None
             if action == "flag" and not (flag or "").strip():
                 flag = "flagged without a note"
-            verify.answer(ctx, _user(), reading_id, value, flag=flag)
+            saved = verify.answer(ctx, _user(), reading_id, value, flag=flag)
     except (Conflict, InvalidInput, NotFound) as exc:
+        if _fetched():
+            return {"saved": False, "message": exc.message}, 409 if isinstance(exc, Conflict) else 400
         flash(exc.message, "error")
         return back
-    saved = verify.field_task(ctx, reading_id)
-    flash({"illegible": "Marked illegible.", "flag": "Saved and flagged for a moderator."}.get(
-        action, "Saved." if saved.state == "verified" else "Saved; a second person types it too."), "success")
+    said = {"illegible": "Marked illegible.", "flag": "Saved and flagged for a moderator."}.get(
+        action, "Saved." if saved.state == "verified" else "Saved; a second person types it too.")
+    if _fetched():
+        return {"saved": True, "message": said}
+    flash(said, "success")
     return back
 
 

@@ -53,6 +53,15 @@ def sign_in(page, server: LiveServer, name: str) -> None:  # type: ignore[no-unt
     page.wait_for_url(server.url + "/")
 
 
+def next_field(page, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Press ``key`` on a single-field screen and wait for the next one (shown without a page load:
+    the page fetched it ahead and sends the answer in the background)."""
+    before = page.get_attribute("#field", "data-id")
+    page.keyboard.press(key)
+    page.wait_for_function("id => { const f = document.getElementById('field');"
+                           " return !f || f.dataset.id !== id; }", arg=before)
+
+
 def no_violations(page) -> None:  # type: ignore[no-untyped-def]
     from axe_playwright_python.sync_playwright import Axe
 
@@ -72,8 +81,7 @@ def test_two_verifiers_never_get_the_same_task(queue_server: LiveServer, browser
     held = [page.get_attribute("#field", "data-id") for page in pages]
     assert None not in held and held[0] != held[1]
     for page, skipped in zip(pages, held, strict=True):
-        with page.expect_navigation():
-            page.keyboard.press("Escape")  # skip: the field goes back to the queue, another one comes
+        next_field(page, "Escape")  # skip: the field goes back to the queue, another one comes
         assert page.get_attribute("#field", "data-id") not in (skipped, None)
         with page.expect_navigation():
             page.click("button[value=stop]")  # and stop: that one goes back too
@@ -114,8 +122,7 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
         assert page.get_attribute("#field", "data-id") == cannot
         no_violations(page)
         page.keyboard.press("1")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        next_field(page, "Enter")
     # written answers: type one, mark one illegible, flag one, accept the machine's suggestion on the rest
     page.goto(queue_server.url + "/verify/field?kind=text")
     no_violations(page)
@@ -125,8 +132,7 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
         if typed == 0:
             page.keyboard.press("Control+A")
             page.keyboard.type("Respect for each other")
-            with page.expect_navigation():
-                page.keyboard.press("Enter")
+            next_field(page, "Enter")
             with page.expect_navigation():
                 page.keyboard.press("Shift+Enter")  # back to that answer, to change it
             assert page.input_value("#value") == "Respect for each other"
@@ -144,8 +150,9 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
             key = "Enter"
         else:
             key = "Enter"
-        with page.expect_navigation():
-            page.keyboard.press(key)
+        next_field(page, key)
+        if typed == 2:  # the answer went in the background; the next screen says what became of it
+            page.wait_for_function("document.getElementById('verify-status').textContent.includes('flagged')")
         typed += 1
         assert typed < 20
     assert typed == 8 and "Nothing to check here" in page.inner_text("h1")

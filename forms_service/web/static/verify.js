@@ -11,10 +11,10 @@
   /* Keep the fields on screen held while the person works: renew the leases at half their length. */
   function keepHolding(form, ids) {
     var seconds = parseInt(form.dataset.leaseSeconds || "120", 10);
-    setInterval(function () {
+    return setInterval(function () {
       var body = new URLSearchParams();
       body.append("csrf_token", csrf(form));
-      ids.forEach(function (id) { body.append("ids", id); });
+      (typeof ids === "function" ? ids() : ids).forEach(function (id) { body.append("ids", id); });
       fetch(form.dataset.renewUrl, { method: "POST", body: body, credentials: "same-origin" });
     }, Math.max(10, seconds / 2) * 1000);
   }
@@ -107,9 +107,73 @@
     if (tiles.length) { tiles[0].focus(); }
   }
 
-  /* -- a single field: number keys tick, Enter saves, Esc skips, Ctrl+I illegible, Ctrl+M flag -- */
-  var field = document.getElementById("field");
-  if (field) {
+  /* -- a single field: number keys tick, Enter saves, Esc skips, Ctrl+I illegible, Ctrl+M flag --
+     The next field (with its picture, inline) is fetched while the person works on this one; saving
+     shows it at once and sends the answer in the background, so no key waits on the network. */
+  var current = null, timer = null;
+
+  function nextId(html) {
+    var m = html && /id="field"[^>]*data-id="(\d+)"/.exec(html);
+    return m ? m[1] : null;
+  }
+
+  function say(message, ok) {
+    var status = document.getElementById("verify-status");
+    if (!status) { return; }
+    status.textContent = message;
+    status.className = ok ? "flash flash-success" : "flash flash-error";
+  }
+
+  /* Fetch the screen after this one once ``before`` (the previous answer on its way) has settled. */
+  function prefetch(field, before) {
+    field.next = before.then(function () {
+      return fetch(field.dataset.nextUrl, { credentials: "same-origin", headers: { "X-Requested-With": "prefetch" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .catch(function () { return null; });
+    }).then(function (html) { field.nextId = nextId(html); return html; });
+  }
+
+  function show(html, post) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var main = document.getElementById("main");
+    main.innerHTML = fresh.getElementById("main").innerHTML;
+    document.title = fresh.title;
+    var form = document.getElementById("field");
+    if (form) { history.replaceState(null, "", form.dataset.url); setupField(form, post); }
+    else { main.focus(); }
+    post.then(function (res) {
+      if (!res.ok) { say("Your answer to the last field was not saved: " + res.message, false); }
+      else if (form) { say(res.message, true); }
+    });
+  }
+
+  function send(field, button) {
+    if (field.dataset.sent) { return; }  // a second key while the first is on its way
+    field.dataset.sent = "1";
+    var action = button ? button.value : "save";
+    if (!field.next || ["back", "stop"].indexOf(action) >= 0) {
+      (field.before || Promise.resolve()).then(function () {  // "back" needs the last answer saved
+        setTimeout(function () {  // outside any submit event being dispatched, which would swallow it
+          if (field.requestSubmit) { field.requestSubmit(button || undefined); } else { field.submit(); }
+        }, 0);
+      });
+      return;
+    }
+    var body = new FormData(field);
+    body.append("action", action);
+    var post = fetch(field.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin",
+                                     headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, message: j.message }; }); })
+      .catch(function () { return { ok: false, message: "it could not be sent (the connection failed)." }; });
+    field.next.then(function (html) {
+      if (html) { show(html, post); }
+      else { post.then(function () { window.location.assign(field.dataset.url); }); }
+    });
+  }
+
+  function setupField(field, before) {
+    current = field;
+    field.before = before;
     var text = field.querySelector("textarea");
     var note = field.querySelector("#flag_note");
     function button(action) { return field.querySelector("button[value=" + action + "]"); }
@@ -122,18 +186,18 @@
     }
     field.addEventListener("keydown", function (event) {
       var n = digit(event);
-      if (event.key === "Escape") { submit(field, button("skip")); }
-      else if (event.ctrlKey && (event.key === "i" || event.key === "I") && button("illegible")) { submit(field, button("illegible")); }
+      if (event.key === "Escape") { send(field, button("skip")); }
+      else if (event.ctrlKey && (event.key === "i" || event.key === "I") && button("illegible")) { send(field, button("illegible")); }
       else if (event.ctrlKey && (event.key === "m" || event.key === "M") && note) {
-        if (document.activeElement === note) { submit(field, button("flag")); }
+        if (document.activeElement === note) { send(field, button("flag")); }
         else { note.focus(); }
       }
       else if (event.ctrlKey && (event.key === "k" || event.key === "K") && context) {
         context.open = !context.open;  // the focus stays where the person is typing
       }
-      else if (event.key === "Enter" && event.shiftKey) { submit(field, button("back")); }
+      else if (event.key === "Enter" && event.shiftKey) { send(field, button("back")); }
       else if (event.key === "Enter") {
-        submit(field, document.activeElement === note && note.value.trim() ? button("flag") : button("save"));
+        send(field, document.activeElement === note && note.value.trim() ? button("flag") : button("save"));
       }
       else if (n !== null && !text) {
         var boxes = Array.prototype.slice.call(field.querySelectorAll("fieldset input"));
@@ -145,9 +209,32 @@
       else { return; }
       event.preventDefault();
     });
-    keepHolding(field, [field.dataset.id]);
-    giveBackOnLeave(field, [field.dataset.id]);
-    field.addEventListener("submit", function () { field.dataset.sent = "1"; });
+    field.addEventListener("submit", function (event) {  // a button clicked with the mouse
+      if (field.dataset.sent) { return; }
+      event.preventDefault();
+      send(field, event.submitter);
+    });
+    if (timer) { clearInterval(timer); }
+    timer = keepHolding(field, function () { return [field.dataset.id, field.nextId].filter(Boolean); });
+    prefetch(field, before);
     if (text) { text.focus(); text.setSelectionRange(text.value.length, text.value.length); }
+    else {
+      var chosen = field.querySelector("fieldset input:checked") || field.querySelector("fieldset input");
+      if (chosen) { chosen.focus(); }
+    }
+  }
+
+  var field = document.getElementById("field");
+  if (field) {
+    setupField(field, Promise.resolve());
+    /* Leaving: give back the field on screen (unless answered) and the one fetched ahead. */
+    window.addEventListener("pagehide", function () {
+      var ids = [current.dataset.sent ? null : current.dataset.id, current.nextId].filter(Boolean);
+      if (!ids.length || !navigator.sendBeacon) { return; }
+      var body = new FormData();
+      body.append("csrf_token", csrf(current));
+      ids.forEach(function (id) { body.append("ids", id); });
+      navigator.sendBeacon(current.dataset.releaseUrl, body);
+    });
   }
 })();
