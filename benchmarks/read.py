@@ -77,14 +77,11 @@ def _set_keys(kind: str, shown: Any, truth: Any) -> int:
     return 1
 
 
-def keystrokes(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dict[str, str]) -> dict[str, int]:
-    """A person clearing this batch's queue, knowing the truth: keys on grid screens (a screen per
-    question, 50 tiles, least certain first: Enter, plus arrows to each wrong tile and the keys that
-    correct it), on single-field screens (the corrections, then Enter), and to transcribe the written
-    answers with the OCR suggestion against typing them from nothing (an edit a key, then Enter)."""
-    queued: dict[str, list[tuple[float, Any, Any]]] = {}
-    out = {"grid_fields": 0, "grid_keys": 0, "single_keys": 0, "text_fields": 0, "text_keys": 0,
-           "text_keys_unaided": 0}
+def queued_fields(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """What this batch left for a person, with the truth: tick-box fields as [field, type,
+    confidence, shown, truth] (pooled over runs by ``keystrokes``, as a real queue pools batches),
+    and the keys its written answers take with the OCR suggestion and from nothing."""
+    out: dict[str, Any] = {"choice": [], "text_fields": 0, "text_keys": 0, "text_keys_unaided": 0}
     for rec in records:
         truth = sheets[rec["sheet"]].truth
         for fid, answer in rec["answers"].items():
@@ -95,21 +92,33 @@ def keystrokes(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dic
                 out["text_keys"] += edit_distance(answer["value"], truth[fid] or "") + 1
                 out["text_keys_unaided"] += len(truth[fid] or "") + 1
             else:
-                queued.setdefault(fid, []).append((answer["confidence"], answer["value"], truth[fid]))
-    for fid, fields in queued.items():
-        fields.sort(key=lambda f: f[0])
-        for start in range(0, len(fields), GRID_SIZE):
-            screen = fields[start:start + GRID_SIZE]
+                out["choice"].append([fid, kinds[fid], answer["confidence"], answer["value"], truth[fid]])
+    return out
+
+
+def keystrokes(fields: list[list[Any]]) -> dict[str, int]:
+    """A person clearing a queue of tick-box fields, knowing the truth: keys on grid screens (a
+    screen per question, 50 tiles, least certain first: Enter, plus arrows to each wrong tile and the
+    keys that correct it) and on single-field screens (the corrections, then Enter)."""
+    by_field: dict[str, list[list[Any]]] = {}
+    for f in fields:
+        by_field.setdefault(f[0], []).append(f)
+    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0}
+    for group in by_field.values():
+        group.sort(key=lambda f: f[2])
+        for start in range(0, len(group), GRID_SIZE):
+            screen = group[start:start + GRID_SIZE]
             keys, at = 1, 0  # Enter confirms the screen; the cursor starts on the first tile
-            for i, (_conf, shown, truth) in enumerate(screen):
-                fix = _set_keys(kinds[fid], shown, truth)
+            for i, (_fid, kind, _conf, shown, truth) in enumerate(screen):
+                fix = _set_keys(kind, shown, truth)
                 if fix:
                     keys += abs(i // GRID_COLUMNS - at // GRID_COLUMNS) + abs(i % GRID_COLUMNS - at % GRID_COLUMNS)
                     keys += fix
                     at = i
+                    out["shown_wrong"] += 1
                 out["single_keys"] += fix + 1
             out["grid_keys"] += keys
-            out["grid_fields"] += len(screen)
+            out["fields"] += len(screen)
     return out
 
 
@@ -176,7 +185,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
         "mistakes": mistakes, "held": dict(held),
-        "keys": keystrokes(records, sheets, {f.id: f.type.value for f in q.fields()}),
+        "queued": queued_fields(records, sheets, {f.id: f.type.value for f in q.fields()}),
     }
 
 
@@ -220,15 +229,23 @@ def main() -> None:
             held.update(r["held"])
         if held:
             print("    left for a person: " + ", ".join(f"{n} {case}" for case, n in held.most_common()))
-    keys = {k: sum(r["keys"][k] for r in results) for k in results[0]["keys"]} if results else {}
-    if keys.get("grid_fields"):
-        print(f"verifying what was left (a person who knows the truth): {keys['grid_fields']} tick-box fields, "
-              f"{keys['grid_keys'] / keys['grid_fields']:.3f} keys a field on grid screens, "
-              f"{keys['single_keys'] / keys['grid_fields']:.2f} on single-field screens")
-    if keys.get("text_fields"):
-        print(f"  {keys['text_fields']} written answers: {keys['text_keys']} keys with the OCR suggestion, "
-              f"{keys['text_keys_unaided']} typing them from nothing "
-              f"({keys['text_keys'] / max(keys['text_keys_unaided'], 1):.0%})")
+    print("verifying what was left (a person who knows the truth; one queue per group of presets, "
+          "pooled over the variants):")
+    groups = {"grey scans and phone photos": [p for p in args.presets if p != "bilevel-200"],
+              "1-bit scans": [p for p in args.presets if p == "bilevel-200"]}
+    for name, presets in groups.items():
+        pool = [f for r in results if r["preset"] in presets for f in r["queued"]["choice"]]
+        if not pool:
+            continue
+        k = keystrokes(pool)
+        print(f"  {name}: {k['fields']} tick-box fields ({k['shown_wrong']} shown wrong), "
+              f"{k['grid_keys'] / k['fields']:.3f} keys a field on grid screens, "
+              f"{k['single_keys'] / k['fields']:.2f} on single-field screens")
+    written = {k: sum(r["queued"][k] for r in results) for k in ("text_fields", "text_keys", "text_keys_unaided")}
+    if written["text_fields"]:
+        print(f"  {written['text_fields']} written answers: {written['text_keys']} keys with the OCR suggestion, "
+              f"{written['text_keys_unaided']} typing them from nothing "
+              f"({written['text_keys'] / max(written['text_keys_unaided'], 1):.0%})")
     mistakes = [m for r in results for m in r["mistakes"]]
     if mistakes:
         print("wrong among auto-accepted (synthetic truth):")

@@ -52,6 +52,7 @@ class ScanPageState(StrEnum):
     DUPLICATE = "duplicate"  # the same page of the same sheet with the same content, read before
     UNIDENTIFIED = "unidentified"  # waiting for a person to say which page it is
     SET_ASIDE = "set_aside"  # a person judged that only a new scan of it can be read
+    NOT_OURS = "not_ours"  # a person judged it is not one of our forms (kept, and logged)
     REJECTED = "rejected"  # cannot be read, with its reason
 
 

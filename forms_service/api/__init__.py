@@ -158,6 +158,7 @@ def job_get(job_id: int) -> Any:
             "pages_read": summary.pages_read, "pages_seen_before": summary.pages_duplicate,
             "responses": summary.responses, "fields_queued": summary.fields_queued,
             "unidentified": summary.pages_unidentified, "set_aside": summary.pages_set_aside,
+            "not_ours": summary.pages_not_ours,
             "notes": summary.notes,
         }
     return jsonify(body)

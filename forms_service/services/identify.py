@@ -4,13 +4,14 @@ A page without a readable page code that the machine could not recognise, or
 one it recognised but cannot line up, waits here with its reason and a picture
 of it turned upright. A person says which page of which sheet it is (and how it
 is turned) and it is read as that page; or, when only a new scan can be read,
-sets it aside. Nothing is deleted either way.
+sets it aside; or says it is not one of our forms at all. Nothing is deleted either way.
 
 Must never: log sheet ids or answer text.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +25,8 @@ from ..states import ScanPageState
 from ..store.models import ScanFile, ScanPage, utcnow
 from . import responses
 from .reading import PageReader, load_page
+
+log = logging.getLogger(__name__)
 
 GONE = "That page is not waiting to be identified (someone may have done it already)."
 
@@ -75,14 +78,29 @@ def set_aside_page(ctx: ServiceContext, page_id: int) -> dict[str, Any]:
     response it belongs to still lacks it until a new scan of it is read.
     Returns the page as :func:`unidentified_page` described it.
     """
+    return _settle(ctx, page_id, ScanPageState.SET_ASIDE, "set_aside_at")
+
+
+def not_ours_page(ctx: ServiceContext, page_id: int, user_id: int | None = None) -> dict[str, Any]:
+    """Take a page out of the identify queue because it is not one of our forms (a letter, a
+    leaflet, someone else's survey). Kept like a set-aside page, listed in its job's summary,
+    and logged with who judged it (never with what the page says)."""
+    page = _settle(ctx, page_id, ScanPageState.NOT_OURS, "not_ours_at", user_id)
+    log.info("page judged not one of our forms", extra={"scan_page": page_id, "user": user_id})
+    return page
+
+
+def _settle(ctx: ServiceContext, page_id: int, state: ScanPageState, stamp: str,
+            user_id: int | None = None) -> dict[str, Any]:
     with ctx.db.session() as s:
         found = s.execute(_waiting(page_id)).first()
         if found is None:
             raise NotFound(GONE)
         row, name = found
         page = _waiting_dict(row, name)
-        row.state = ScanPageState.SET_ASIDE
-        row.details = {**(row.details or {}), "set_aside_at": utcnow().isoformat(timespec="seconds")}
+        row.state = state
+        row.details = {**(row.details or {}), stamp: utcnow().isoformat(timespec="seconds"),
+                       **({"judged_by": user_id} if user_id is not None else {})}
     return page
 
 

@@ -244,6 +244,7 @@ class JobSummary:
     pages_duplicate: int
     pages_unidentified: list[dict[str, Any]]
     pages_set_aside: list[dict[str, Any]]
+    pages_not_ours: list[dict[str, Any]]
     pages_rejected: list[dict[str, Any]]
     responses: int
     fields_queued: int
@@ -291,6 +292,7 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
         pages_read=sum(1 for p in pages if p.state == ScanPageState.READ),
         pages_duplicate=sum(1 for p in pages if p.state == ScanPageState.DUPLICATE),
         pages_unidentified=listed(ScanPageState.UNIDENTIFIED), pages_set_aside=listed(ScanPageState.SET_ASIDE),
+        pages_not_ours=listed(ScanPageState.NOT_OURS),
         pages_rejected=listed(ScanPageState.REJECTED),
         responses=len(response_ids), fields_queued=queued, notes=notes,
     )
@@ -307,6 +309,8 @@ def summary_text(summary: JobSummary) -> str:
         parts.append(f"{len(summary.pages_unidentified)} page(s) for a person to identify")
     if summary.pages_set_aside:
         parts.append(f"{len(summary.pages_set_aside)} page(s) set aside for a new scan")
+    if summary.pages_not_ours:
+        parts.append(f"{len(summary.pages_not_ours)} page(s) not one of our forms")
     rejected = len(summary.rejected_files) + len(summary.pages_rejected)
     if rejected:
         parts.append(f"{rejected} file(s) or page(s) rejected")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import IntegerField, SelectField, StringField
@@ -108,6 +109,14 @@ def identify(page_id: int) -> Any:
 def set_aside(page_id: int) -> Any:
     page = identifying.set_aside_page(service_context(), page_id)  # CSRFProtect has checked the form's token
     flash(f"Page {page['page']} of {page['file']} was set aside: scan it again and upload the new file.", "success")
+    return redirect(url_for("scans.unidentified"))
+
+
+@bp.post("/unidentified/<int:page_id>/not-ours")
+@roles_required("verifier")
+def not_ours(page_id: int) -> Any:
+    page = identifying.not_ours_page(service_context(), page_id, int(current_user.id))  # CSRF checked
+    flash(f"Page {page['page']} of {page['file']} is kept as not one of our forms.", "success")
     return redirect(url_for("scans.unidentified"))
 
 

@@ -54,17 +54,20 @@ def test_upload_watch_and_identify(client, make_user, ctx, returned: Returned, t
         "csrf_token": csrf_token(form_page), "form": "big-leeds-conversation@2026-11@standard",
         "page": "2", "sheet": sheet.sheet, "rotation": "0"})
     assert wrong.status_code == 400 and "could not be lined up" in wrong.get_data(as_text=True)
-    # a photo of a wall is no page at all: the person sets it aside (an expired form changes nothing)
-    assert "Set aside for a new scan" in form_page
-    expired = client.post(link.group(1) + "/set-aside", data={"csrf_token": "stale"})
-    assert expired.status_code == 400 and "Form expired" in expired.get_data(as_text=True)
+    # a photo of a wall is not one of our forms: the person says so (an expired form changes nothing)
+    assert "Set aside for a new scan" in form_page and "Not one of our forms" in form_page
+    for action in ("set-aside", "not-ours"):
+        expired = client.post(link.group(1) + "/" + action, data={"csrf_token": "stale"})
+        assert expired.status_code == 400 and "Form expired" in expired.get_data(as_text=True)
     assert "wall.jpg" in client.get("/scans/unidentified").get_data(as_text=True)
-    done = client.post(link.group(1) + "/set-aside", data={"csrf_token": csrf_token(form_page)})
+    done = client.post(link.group(1) + "/not-ours", data={"csrf_token": csrf_token(form_page)})
     assert done.status_code == 302
     assert "No page is waiting" in client.get("/scans/unidentified").get_data(as_text=True)
     job_page = client.get(job_url).get_data(as_text=True)
-    assert "Pages set aside for a new scan" in job_page and "wall.jpg, page 1" in job_page
+    assert "Pages that are not one of our forms" in job_page and "wall.jpg, page 1" in job_page
     assert client.get(link.group(1)).status_code == 404
+    assert client.post(link.group(1) + "/not-ours", data={"csrf_token": csrf_token(form_page)}).status_code == 404
     token = {"Authorization": f"Bearer {users.create_token(ctx, 'dee')}"}
     api = client.get("/api/v1/jobs/" + job_url.rsplit("/", 1)[1], headers=token).get_json()["summary"]
-    assert api["unidentified"] == [] and [p["file"] for p in api["set_aside"]] == ["wall.jpg"]
+    assert api["unidentified"] == [] and api["set_aside"] == [] and [p["file"] for p in api["not_ours"]] == [
+        "wall.jpg"]
