@@ -236,7 +236,8 @@ def counts(ctx: ServiceContext) -> dict[str, int]:
 
 
 def counts_by_print_run(ctx: ServiceContext) -> list[dict[str, Any]]:
-    """Queued and verified fields per print run (fields of sheets printed elsewhere under ``None``)."""
+    """Pages read, and fields accepted, queued and verified, per print run (sheets printed elsewhere
+    under ``None``)."""
     with ctx.db.session() as s:
         rows = s.execute(
             select(Sheet.print_run_id, PrintRun.batch, FieldReading.state, func.count())
@@ -244,9 +245,14 @@ def counts_by_print_run(ctx: ServiceContext) -> list[dict[str, Any]]:
             .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
             .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)
             .group_by(Sheet.print_run_id, PrintRun.batch, FieldReading.state)).all()
+        pages = dict(s.execute(
+            select(Sheet.print_run_id, func.count()).select_from(ScanPage)
+            .outerjoin(Sheet, Sheet.sheet_id == ScanPage.sheet_id)
+            .where(ScanPage.state == ScanPageState.READ).group_by(Sheet.print_run_id)).all())
     runs: dict[int | None, dict[str, Any]] = {}
     for run_id, batch, state, n in rows:
-        entry = runs.setdefault(run_id, {"print_run": run_id, "batch": batch, **{s.value: 0 for s in FieldState}})
+        entry = runs.setdefault(run_id, {"print_run": run_id, "batch": batch, "pages": int(pages.get(run_id, 0)),
+                                         **{s.value: 0 for s in FieldState}})
         entry[FieldState(state).value] += int(n)
     return sorted(runs.values(), key=lambda r: (r["print_run"] is None, r["print_run"] or 0))
 

@@ -142,24 +142,26 @@ def field() -> Any:
     if kind not in (None, "choice", "text"):
         raise InvalidInput("Choose tick boxes (kind=choice) or written answers (kind=text).")
     of_kind = verify.TaskKind(kind) if kind else None
+    run = _print_run()
     # the screen after the one on show, fetched by the page ahead of time: not the field on screen
     after = request.args.get("after", "")
     on_screen = [int(after)] if after.isdigit() else []
     reopened = None if on_screen else session.pop(REOPENED, None)
     tasks = verify.field_tasks(ctx, [reopened]) if reopened is not None else []
     tasks = [t for t in tasks if t.id in verify.renew(ctx, _user(), [t.id])] or verify.next_fields(
-        ctx, _user(), kind=of_kind, exclude=[*session.get(SKIPPED, []), *on_screen])
+        ctx, _user(), kind=of_kind, exclude=[*session.get(SKIPPED, []), *on_screen], print_run=run)
     if not tasks and session.get(SKIPPED):  # only skipped ones are left: offer them again
         session.pop(SKIPPED)
-        tasks = verify.next_fields(ctx, _user(), kind=of_kind, exclude=on_screen)
+        tasks = verify.next_fields(ctx, _user(), kind=of_kind, exclude=on_screen, print_run=run)
     task = tasks[0] if tasks else None
     if task is not None and task.id in session.get(CANNOT_TELL, []):
         session[CANNOT_TELL] = [i for i in session[CANNOT_TELL] if i != task.id]
     picture = None
     if task is not None and task.has_image:  # inline: the screen and its picture arrive together
         picture = base64.b64encode(verify.image(ctx, _user(), task.id)).decode("ascii")
+    here = {k: v for k, v in (("kind", kind), ("print_run", run)) if v is not None}
     return render_template("verify/field.html", task=task, kind=kind, form=TokenForm(), picture=picture,
-                           lease_seconds=int(verify.LEASE.total_seconds()))
+                           lease_seconds=int(verify.LEASE.total_seconds()), here=here, print_run=run)
 
 
 def _fetched() -> bool:
@@ -175,7 +177,9 @@ def field_answer(reading_id: int) -> Any:
     ctx = service_context()
     action = request.form.get("action", "save")
     kind = request.form.get("kind") or None
-    back = redirect(url_for("verify.field", kind=kind) if kind else url_for("verify.field"))
+    run = request.form.get("print_run", "")
+    here = {k: v for k, v in (("kind", kind), ("print_run", int(run) if run.isdigit() else None)) if v is not None}
+    back = redirect(url_for("verify.field", **here))
     if action == "back":
         verify.release(ctx, _user(), reading_id)
         reopened = verify.reopen_last(ctx, _user())

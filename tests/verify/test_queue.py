@@ -158,8 +158,13 @@ def test_the_audit_log_and_the_pace_are_for_the_right_people(queued: ServiceCont
     sign_in(admin, "ada")
     log = admin.get("/verify/audit").get_data(as_text=True)
     assert "alice" in log and "Kindness" in log and task.field in log
-    assert "alice" in admin.get("/verify/").get_data(as_text=True)
+    dashboard = admin.get("/verify/").get_data(as_text=True)
+    assert "alice 1" in dashboard.split('id="people-title">')[1].split("</title>")[0]  # the chart per person
     assert verify.pace(queued)["per_hour"][-1] == 1
+    # per print run: the three pages read (printed elsewhere), the fields, the time left at this pace
+    [run] = verify.counts_by_print_run(queued)
+    assert (run["print_run"], run["pages"], run["verified"]) == (None, 3, 1) and run["queued"] == 9
+    assert "about 9.0 hours" in dashboard
 
 
 def test_a_person_takes_back_their_own_last_answer_only(queued: ServiceContext, verifier) -> None:  # type: ignore[no-untyped-def]
@@ -235,3 +240,7 @@ def test_the_grid_can_be_kept_to_one_print_run(queued: ServiceContext, client, v
     assert "No tick boxes to check in print run 1" in client.get("/verify/grid?print_run=1").get_data(as_text=True)
     assert 'class="tile"' in client.get("/verify/grid").get_data(as_text=True)
     assert client.get("/verify/grid?print_run=first").status_code == 400
+    # and so can the single-field screens
+    assert "of print run 1 is waiting" in client.get("/verify/field?kind=text&print_run=1").get_data(as_text=True)
+    assert 'id="field"' in client.get("/verify/field?kind=text").get_data(as_text=True)
+    assert client.get("/verify/field?print_run=first").status_code == 400
