@@ -178,7 +178,7 @@ def field_answer(reading_id: int) -> Any:
     action = request.form.get("action", "save")
     kind = request.form.get("kind") or None
     run = request.form.get("print_run", "")
-    here = {k: v for k, v in (("kind", kind), ("print_run", int(run) if run.isdigit() else None)) if v is not None}
+    here: dict[str, Any] = {k: v for k, v in (("kind", kind), ("print_run", int(run) if run.isdigit() else None)) if v is not None}
     back = redirect(url_for("verify.field", **here))
     if action == "back":
         verify.release(ctx, _user(), reading_id)
