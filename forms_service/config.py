@@ -12,6 +12,7 @@
 | FORMS_SERVICE_BROKER_URL | (none) | the Redis address Celery uses (redis:// or rediss://); needed when FORMS_SERVICE_WORKER=celery |
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
+| FORMS_SERVICE_SPOT_CHECK | 0.05 | the share of written answers the screen passes that are held all the same for a moderator's spot check (0 to 1) |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -49,6 +50,8 @@ class Config:
     #: readings are auto-accepted only at or above this confidence (and the fitted threshold);
     #: 0 keeps the fitted thresholds, above 1 turns auto-acceptance off
     auto_accept_min: float = 0.0
+    #: the share of passed written answers held for a moderator's spot check
+    spot_check_rate: float = 0.05
 
     @property
     def scans_dir(self) -> Path:
@@ -95,6 +98,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
             f"(at most 100), such as forms-service (found {celery_queue!r})."
         )
     auto_accept_min = _auto_accept(env.get("FORMS_SERVICE_AUTO_ACCEPT") or "on")
+    spot_check_rate = _share(env.get("FORMS_SERVICE_SPOT_CHECK") or "0.05", "FORMS_SERVICE_SPOT_CHECK")
     return Config(
         home=home,
         layouts=layouts,
@@ -107,7 +111,18 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         broker_url=broker_url,
         celery_queue=celery_queue,
         auto_accept_min=auto_accept_min,
+        spot_check_rate=spot_check_rate,
     )
+
+
+def _share(value: str, name: str) -> float:
+    try:
+        share = float(value.strip().rstrip("%")) / (100 if value.strip().endswith("%") else 1)
+    except ValueError:
+        share = math.nan
+    if not 0.0 <= share <= 1.0:
+        raise ConfigurationError(f"{name} must be a share between 0 and 1, such as 0.05 (found {value!r}).")
+    return share
 
 
 def _auto_accept(value: str) -> float:

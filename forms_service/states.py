@@ -69,6 +69,20 @@ class FieldState(StrEnum):
         return self is FieldState.VERIFIED
 
 
+class ContributionState(StrEnum):
+    """A written answer on its way to the conversation (``contributions.state``)."""
+
+    HELD = "held"  # the screen found something, or it was drawn for a spot check: a moderator decides
+    PASSED = "passed"  # the screen found nothing: ready to deliver
+    RELEASED = "released"  # a moderator released it (perhaps edited or redacted): ready to deliver
+    WITHHELD = "withheld"  # a moderator withheld it, with a reason: never delivered
+    SPLIT = "split"  # a moderator split it into several contributions, which replace it
+
+
+READY = (ContributionState.PASSED, ContributionState.RELEASED)
+"""The only states the delivery step may see."""
+
+
 class ResponseStatus(StrEnum):
     """A response as a whole (the export record's ``status``)."""
 

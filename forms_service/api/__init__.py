@@ -17,7 +17,7 @@ from flask import Blueprint, g, jsonify, request
 
 from ..errors import FormsServiceError, InvalidInput
 from ..http import service_context, wake_worker
-from ..services import export, ingest, jobs, printing, questionnaires, users, verify
+from ..services import export, ingest, jobs, moderation, printing, questionnaires, users, verify
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -263,3 +263,48 @@ def queue_image(reading_id: int) -> Any:
 
     png = verify.image(service_context(), g.api_user.id, reading_id)
     return FlaskResponse(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+# -- moderation ------------------------------------------------------------------------------------
+
+
+def _item_json(i: moderation.Item) -> dict[str, Any]:
+    return {"id": i.id, "area": i.area, "question": i.question, "text": i.text, "state": i.state,
+            "spot_check": i.spot_check, "areas": list(i.areas),
+            "findings": [{"kind": f["kind"], "start": f["start"], "end": f["end"], "reason": f["reason"],
+                          "score": f.get("score")} for f in i.findings]}
+
+
+@bp.get("/moderation")
+@token_required("moderator")
+def moderation_next() -> Any:
+    items = moderation.next_items(service_context(), g.api_user.id, limit=_int_arg("limit", 1) or 0)
+    return jsonify({"items": [_item_json(i) for i in items],
+                    "lease_seconds": int(moderation.LEASE.total_seconds())})
+
+
+@bp.post("/moderation/<int:contribution_id>")
+@token_required("moderator")
+def moderation_act(contribution_id: int) -> Any:
+    body = _json_body()
+    action = body.get("action")
+    allowed = {"release": {"text"}, "edit": {"text"}, "redact": {"spans"}, "split": {"texts"},
+               "move": {"area"}, "withhold": {"reason"}}
+    if action not in allowed:
+        raise InvalidInput(f"'action' is one of {', '.join(allowed)}.")
+    unknown = set(body) - {"action"} - allowed[action]
+    if unknown:
+        raise InvalidInput(f"Unknown key(s) {', '.join(sorted(unknown))} for {action!r}.")
+    for key, kind in (("text", str), ("area", str), ("reason", str)):
+        if key in body and not isinstance(body[key], kind):
+            raise InvalidInput(f"{key!r} is text.")
+    if "texts" in body and not (isinstance(body["texts"], list) and all(isinstance(t, str) for t in body["texts"])):
+        raise InvalidInput("'texts' is a list of the parts' texts.")
+    if "spans" in body and not (isinstance(body["spans"], list) and all(
+            isinstance(sp, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in sp)
+            for sp in body["spans"])):
+        raise InvalidInput("'spans' is a list of [start, end] character offsets.")
+    left = moderation.act(service_context(), g.api_user.id, contribution_id, action, text=body.get("text"),
+                          spans=body.get("spans"), texts=body.get("texts"), area=body.get("area"),
+                          reason=body.get("reason"))
+    return jsonify({"items": [_item_json(i) for i in left]})

@@ -105,6 +105,22 @@ def openapi_document() -> dict[str, Any]:
                               "404": {"description": "Not held by the caller",
                                       "content": {"application/json": {"schema": ERROR}}}},
             }},
+            "/api/v1/moderation": {"get": _op(
+                "Written answers held before delivery, each leased to the caller, with what the screen "
+                "found (kind, character offsets, reason)", ["moderator"],
+                params=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                    "maximum": 100}}])},
+            "/api/v1/moderation/{contribution_id}": {"post": _op(
+                "A moderator's action on an answer they hold: release (optionally edited), edit, redact "
+                "spans, split into parts, move to another area, or withhold with a reason. 409 when it "
+                "was dealt with already or the lease ran out; nothing is changed then",
+                ["moderator"], params=[_id("contribution_id")],
+                body={"type": "object", "required": ["action"], "properties": {
+                    "action": {"enum": ["release", "edit", "redact", "split", "move", "withhold"]},
+                    "text": {"type": "string"}, "area": {"type": "string"}, "reason": {"type": "string"},
+                    "texts": {"type": "array", "items": {"type": "string"}},
+                    "spans": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
+                                                         "minItems": 2, "maxItems": 2}}}})},
             "/api/v1/responses": {"get": _op(
                 "Export records (docs/export.md), in pages", ["administrator"],
                 params=[{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},

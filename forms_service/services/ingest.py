@@ -37,6 +37,7 @@ from ..registry import JobHandle, periodic, task
 from ..scan import PageImage, PageRejected, ScanFileError, content_sha256, detect_kind, load_pages
 from ..states import FieldState, JobState, ScanFileState, ScanPageState
 from ..store.models import FieldReading, Job, ScanFile, ScanPage
+from . import moderation
 from .reading import PageReader, StoredFile
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ def read_scans(ctx: ServiceContext, job: JobHandle) -> None:
             row = s.get(ScanFile, file_id)
             assert row is not None
             row.state, row.pages = ScanFileState.READ, counter.seen
+    moderation.screen_ready(ctx)  # responses these pages completed: their written answers are screened
     job.progress(total, total, summary_text(job_summary(ctx, job.id)))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,10 +165,19 @@ def count_responses(ctx: ServiceContext) -> int:
 
 def list_responses(ctx: ServiceContext, offset: int = 0, limit: int | None = None) -> list[ResponseInfo]:
     """Responses in a stable order (by when they were first read), ``limit`` at a time from ``offset``."""
+    query = select(Response).order_by(Response.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return _infos(ctx, query)
+
+
+def list_responses_by_id(ctx: ServiceContext, ids: Iterable[int]) -> list[ResponseInfo]:
+    """These responses (those that exist), by id."""
+    return _infos(ctx, select(Response).where(Response.id.in_(list(ids))).order_by(Response.id))
+
+
+def _infos(ctx: ServiceContext, query: Any) -> list[ResponseInfo]:
     with ctx.db.session() as s:
-        query = select(Response).order_by(Response.id).offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
         responses = list(s.scalars(query))
         ids = [r.id for r in responses]
         fields: dict[int, dict[str, FieldValue]] = {i: {} for i in ids}

@@ -61,7 +61,7 @@ from ..store.models import (
     Sheet,
     utcnow,
 )
-from . import questionnaires
+from . import moderation, questionnaires
 from .responses import field_value
 
 log = logging.getLogger(__name__)
@@ -403,8 +403,9 @@ def answer(ctx: ServiceContext, user_id: int, reading_id: int, value: Any = _MIS
     if value is not _MISSING and illegible:
         raise InvalidInput("An illegible answer has no value: send one or the other.")
     with ctx.db.session() as s:
-        _answer(ctx, s, user_id, reading_id, value, illegible=illegible, flag=flag, cache={})
+        response_id = _answer(ctx, s, user_id, reading_id, value, illegible=illegible, flag=flag, cache={})
     log.info("field verified", extra={"field_reading": reading_id, "user": user_id})
+    moderation.screen_ready(ctx, [response_id])  # its last field: the written answers go to screening
     return field_task(ctx, reading_id)
 
 
@@ -432,8 +433,9 @@ def _held_queued(rows: dict[int, Any], held: set[str], reading_id: int) -> tuple
 
 
 def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, value: Any, *, illegible: bool,
-            flag: str | None, cache: Specs) -> None:
-    """One answer inside the caller's transaction (raises, changing nothing of this field, when refused)."""
+            flag: str | None, cache: Specs) -> int:
+    """One answer inside the caller's transaction (raises, changing nothing of this field, when
+    refused); returns the field's response."""
     rows, held = _prefetch(s, user_id, [reading_id])
     fr, r = _held_queued(rows, held, reading_id)
     kind, _question, options = _spec(ctx, r, fr.field_id, cache)
@@ -449,6 +451,7 @@ def _answer(ctx: ServiceContext, s: Session, user_id: int, reading_id: int, valu
         _record(s, fr, user_id, checked, Action.ILLEGIBLE if illegible else
                 Action.FLAGGED if flag is not None else Action.VERIFIED, note=flag)
     s.execute(delete(Lease).where(Lease.task == _task(reading_id)))
+    return int(fr.response_id)
 
 
 def _double_keying(s: Session, r: Response) -> bool:
@@ -649,6 +652,7 @@ def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], can
     if skipped:
         renew(ctx, user_id, skipped)
     log.info("grid confirmed", extra={"fields": len(taken), "user": user_id})
+    moderation.screen_ready(ctx, {checked[i][1].response_id for i in taken})
     return len(taken), problems
 
 
@@ -857,6 +861,7 @@ def close_incomplete(ctx: ServiceContext, user_id: int, public_id: str) -> int:
                               old_state=FieldState.QUEUED.value, new_state=FieldState.VERIFIED.value))
             settled += 1
     log.info("incomplete response closed", extra={"fields": settled, "user": user_id})
+    moderation.screen_ready(ctx, [r.id])
     return settled
 
 
@@ -871,4 +876,6 @@ def keep_both(ctx: ServiceContext, user_id: int, public_id: str) -> None:
                           action=Action.KEPT_APART.value, old_value={"v": first.public_id if first else None},
                           new_value={}, old_state="conflict", new_state="separate"))
         r.conflict_of = None
+        both = [r.id, *([first.id] if first else [])]
     log.info("photocopy kept apart", extra={"user": user_id})
+    moderation.screen_ready(ctx, both)

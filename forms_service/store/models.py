@@ -28,7 +28,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from ..states import FieldState, JobState, PrintRunState, ScanFileState, ScanPageState, values
+from ..states import (
+    ContributionState,
+    FieldState,
+    JobState,
+    PrintRunState,
+    ScanFileState,
+    ScanPageState,
+    values,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -258,6 +266,47 @@ class FieldReading(Base):
     crop_key: Mapped[str | None] = mapped_column(String(500), default=None)  # a storage key
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contribution(Base):
+    """One written answer (or one part of a split answer) on its way to a conversation area.
+
+    ``response_id`` ties it to its response inside the service only: nothing delivered or
+    shown to a moderator carries the response, its sheet, batch or time.
+    """
+
+    __tablename__ = "contributions"
+    __table_args__ = (UniqueConstraint("response_id", "field_id", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    field_id: Mapped[str] = mapped_column(String(100))
+    part: Mapped[int] = mapped_column(Integer, default=0)  # 0, or 1, 2 … for the parts of a split answer
+    area: Mapped[str | None] = mapped_column(String(100), default=None)  # None: no area (a moderator moves it)
+    text: Mapped[str] = mapped_column(Text)  # what will be posted
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    state: Mapped[ContributionState] = mapped_column(state_column(ContributionState), index=True)
+    spot_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # why it was withheld
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModerationAction(Base):
+    """Who did what to which contribution, and when (administrators read it; never exported)."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="SET NULL"), default=None, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None,
+                                                index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    old_text: Mapped[str | None] = mapped_column(Text, default=None)
+    new_text: Mapped[str | None] = mapped_column(Text, default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Lease(Base):

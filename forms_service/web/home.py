@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from ..http import service_context
-from ..services import verify
+from ..services import moderation, verify
 
 bp = Blueprint("home", __name__)
 
@@ -17,4 +17,5 @@ bp = Blueprint("home", __name__)
 @login_required
 def index() -> Any:
     queue = verify.counts(service_context()) if current_user.has("verifier") else None
-    return render_template("home.html", queue=queue)
+    held = moderation.counts(service_context())["held"] if current_user.has("moderator") else None
+    return render_template("home.html", queue=queue, held=held)

@@ -1,0 +1,505 @@
+"""Screening written answers, offline: personal data that names or identifies someone, and abuse.
+
+Every finding has a kind (the contract's names: ``email``, ``phone``, ``url``, ``postcode``,
+``id-number``, ``name``, ``singling-out``, ``abuse``), a span of the text (character offsets),
+a score in [0, 1] and a reason a moderator reads. An answer with any finding is held for a
+moderator; one with none is passed (and may still be spot-checked).
+
+What finds what:
+
+* phone numbers: ``phonenumbers`` (Google's libphonenumber), UK numbering, ten digits or more;
+* e-mail addresses (also spelled out: "jo dot bloggs at leeds dot ac dot uk"), web
+  addresses, UK postcodes, National Insurance numbers and the configured ID-number patterns
+  (by default the university's 9-digit student numbers starting 20): patterns here;
+* person names: gazetteers of UK first names (ONS, NRS, NISRA baby names) and surnames (US
+  Census 1990), shipped in ``data/`` (see ``data/SOURCES.md``); a name that is also an English
+  word ("Grant", "Will", "Hope") counts only after a title or before a surname, never alone;
+  titles (Dr, Professor, Mr …) before a word; a configured deny-list (a staff directory);
+* descriptions that single someone out: a role or job title with a department or place ("the
+  head porter in Estates"), "the only …" phrases, a named place with a time;
+* abuse: ``alt-profanity-check``'s classifier (its model ships in its wheel) and a word list
+  with obfuscations ("f***ing", "sh1t"), words that merely contain one (Scunthorpe, assess)
+  left alone.
+
+Must never: download anything, log the text it screens, or interpret it as markup.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+KINDS = ("email", "phone", "url", "postcode", "id-number", "name", "singling-out", "abuse")
+CONTACT = ("email", "phone", "url", "postcode", "id-number")
+
+REPLACEMENT = {
+    "email": "[contact details removed]", "phone": "[contact details removed]", "url": "[link removed]",
+    "postcode": "[address removed]", "id-number": "[ID number removed]", "name": "[name removed]",
+    "singling-out": "[description removed]", "abuse": "[removed]",
+}
+"""What a redacted span of each kind becomes in the text that is posted."""
+
+SURNAME_ALONE = 0.01
+"""A capitalised surname on its own counts from this share (per cent) of the census up: Patel,
+Jones and Khan do; Sheffield, Monday and Christmas, surnames of a few, do not."""
+
+MAX_SCREENED = 20_000
+"""Characters screened of one answer (longer ones are screened up to here and held as too long)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+    score: float
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "start": self.start, "end": self.end, "score": round(self.score, 3),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment adds: its own ID-number patterns, names and places."""
+
+    # the university's student numbers: nine digits starting 20, however they are spaced
+    id_patterns: Sequence[str] = (r"(?<![\d£$])(?<!\d[.,])2[ -]?0(?:[ -]?\d){7}(?!\d|[.,]\d)",)
+    deny_names: Sequence[str] = ()  # e.g. a staff directory export: always a name
+    allow_words: Sequence[str] = ()  # never abuse, never a name
+    places: Sequence[str] = (
+        "Parkinson", "Brotherton", "Laidlaw", "Roger Stevens", "Charles Morris", "Michael Sadler", "Marjorie",
+        "Edward Boyle", "Clothworkers", "Stage@leeds", "Worsley", "Garstang", "Baines Wing", "Esther Simpson",
+        "Sir William Henry Bragg", "Bragg", "Leeds", "Headingley", "Hyde Park")
+    abuse_threshold: float = 0.7
+
+
+# -- patterns -----------------------------------------------------------------------------------------
+
+_AT = r"(?:@|\s*\(at\)\s*|\s*\[at\]\s*|\s+at\s+)"
+_DOT = r"(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)"
+_WORD = r"[A-Za-z0-9_%+-]+"
+EMAIL = re.compile(rf"\b{_WORD}(?:{_DOT}{_WORD})*\s*@\s*[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,}}\b", re.I)
+SPELLED_EMAIL = re.compile(
+    rf"\b{_WORD}(?:{_DOT}{_WORD})*{_AT}[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}(?:uk|com|org|net|edu|ac|co|gov|io)\b",
+    re.I)
+URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+|\b(?:[a-z0-9-]+\.)+(?:co\.uk|ac\.uk|org\.uk|com|org|net|uk|ly|io|gg|me|info|app|dev|tv|ie)"
+                 r"(?:/[^\s<>\"']*)?", re.I)
+POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b", re.I)
+# any two letters (people copy HMRC's own example prefix, QQ, as readily as a real one)
+NI_NUMBER = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.I)
+
+NICKNAMES = {
+    # common diminutives the birth registers do not hold, by whether they are also English words
+    "kev": False, "bev": False, "dave": False, "steve": False, "mike": False, "pete": False, "jim": False,
+    "andy": False, "tony": False, "dan": False, "sam": False, "liz": False, "jen": False, "kath": False,
+    "debs": False, "gaz": False, "baz": False, "shaz": False, "daz": False, "tez": False, "phil": False,
+    "chris": False, "steph": False, "becky": False, "mags": False, "bernie": False, "gill": True, "mo": True,
+    "al": True, "di": True, "ed": True, "pat": True, "rob": True, "sue": True, "jo": True, "nat": True,
+    "viv": False, "rich": True, "ted": True, "bob": True, "nick": True, "bill": True, "ben": True,
+}
+
+TITLES = ("dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "miss", "mx", "sir", "dame", "lord", "lady",
+          "rev", "reverend", "father", "sister", "auntie", "uncle")
+ROLES = (
+    "porter", "head porter", "manager", "lab manager", "line manager", "lecturer", "senior lecturer", "tutor",
+    "personal tutor", "supervisor", "professor", "head of school", "head of department", "head of service",
+    "head", "director", "dean", "pro-dean", "vice-chancellor", "receptionist", "cleaner", "technician",
+    "librarian", "warden", "security guard", "guard", "administrator", "admin", "coordinator", "co-ordinator",
+    "officer", "adviser", "advisor", "chef", "cook", "caretaker", "driver", "nurse", "counsellor", "teacher",
+    "instructor", "coach", "secretary", "assistant", "postdoc", "researcher", "demonstrator", "boss",
+    "team leader", "leader", "module leader", "programme leader", "course leader", "module convenor",
+    "business partner", "hod", "head of year", "pi", "chair", "convenor", "mentor", "chaplain", "rep",
+    "vice chancellor", "vice-chancellor", "pvc", "provost", "bursar", "nurse", "doctor", "gp", "vc", "steward", "attendant", "gardener", "handyman",
+    "barista", "bar staff", "server", "manageress", "principal", "registrar", "examiner", "invigilator",
+)
+PLACE_WORDS = (
+    "estates", "chemistry", "physics", "maths", "mathematics", "biology", "geography", "history", "law",
+    "medicine", "music", "english", "philosophy", "psychology", "engineering", "computing", "business",
+    "library", "reception", "gym", "canteen", "refectory", "cafe", "café", "bar", "union", "halls", "hall",
+    "office", "lab", "laboratory", "department", "school", "faculty", "centre", "center", "building", "wing",
+    "floor", "kitchen", "security", "it", "hr", "finance", "admissions", "accommodation", "careers",
+    "edge", "sports", "catering", "facilities", "print", "post room", "mailroom", "nursery", "chaplaincy",
+)
+DAYS = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?s?"
+TIME = rf"(?:\b\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm)\b|\b(?:on|every)\s+{DAYS}\b|\b{DAYS}\s+(?:morning|afternoon|evening|night)s?\b)"
+
+# abuse: words that are abusive on their own (the classifier catches most; these catch the short ones)
+ABUSE_WORDS = (
+    "fuck", "fucking", "fucker", "fucked", "fuckwit", "shit", "shite", "shitty", "bullshit", "cunt", "twat",
+    "wanker", "wankers", "tosser", "bastard", "bitch", "dick", "dickhead", "prick", "arsehole", "asshole", "arse",
+    "bollocks", "piss", "pissed", "slag", "slut", "whore", "retard", "retarded", "spastic", "spaz", "moron",
+    "idiot", "idiots", "imbecile", "cretin", "scum", "scumbag", "knob", "knobhead", "bellend", "nonce", "pillock",
+    "numpty", "muppet", "dipshit", "douche", "douchebag", "crap", "useless", "stupid", "pathetic", "disgusting",
+    "incompetent", "clown", "clowns", "loser", "vile", "hate", "die", "kill", "paki", "nigger", "faggot", "fag",
+    "dyke", "tranny", "gypo", "pikey", "chav", "kike", "wog", "coon", "spic", "chink", "raghead", "parasite",
+    "parasites", "greedy", "fck", "fcking", "effing", "kys", "leech", "leeches", "hell", "lazy", "scrounger",
+    "scroungers", "thick", "dumb", "ugly", "fat", "creep", "creepy", "pervert", "perv", "sleazy", "snake", "rat",
+    "pig", "pigs", "liar", "liars", "fraud", "crook", "crooks", "thief", "thieves", "bully", "bullies", "sexist",
+    "racist", "nazi", "nazis", "freak", "freaks", "weirdo", "psycho", "thug", "thugs", "dinosaur", "dinosaurs",
+    "waste of space", "joke",
+)
+_STRONG = {"fuck", "fucking", "fucker", "fucked", "fuckwit", "shit", "shite", "cunt", "twat", "wanker", "wankers",
+           "tosser", "bastard", "bitch", "dickhead", "prick", "arsehole", "asshole", "bollocks", "slag", "slut",
+           "whore", "retard", "retarded", "spastic", "spaz", "scumbag", "knobhead", "bellend", "nonce", "dipshit",
+           "douchebag", "paki", "nigger", "faggot", "dyke", "tranny", "gypo", "pikey", "kike", "wog", "coon",
+           "spic", "chink", "raghead", "bullshit", "moron", "cretin", "imbecile", "scum", "fck", "fcking",
+           "effing", "kys", "dick", "knob", "motherfucker", "motherfuckers", "motherfucking", "ffs",
+           "wtf", "stfu"}
+# words that sound abusive only about a person: "useless idiot", "he is pathetic"
+_ABOUT_PEOPLE = {"idiot", "idiots", "useless", "stupid", "pathetic", "disgusting", "incompetent", "clown", "clowns",
+                 "loser", "vile", "muppet", "numpty", "pillock", "knob", "dick", "crap", "hate", "die", "kill",
+                 "piss", "pissed", "arse", "chav", "fag", "douche", "parasite", "parasites", "greedy", "leech",
+                 "leeches", "hell", "lazy", "scrounger", "scroungers", "thick", "dumb", "ugly", "fat", "creep",
+                 "creepy", "pervert", "perv", "sleazy", "snake", "rat", "pig", "pigs", "liar", "liars", "fraud",
+                 "crook", "crooks", "thief", "thieves", "bully", "bullies", "nazi", "nazis", "freak", "freaks",
+                 "weirdo", "psycho", "thug", "thugs", "dinosaur", "dinosaurs", "joke"}
+THREATS = re.compile(
+    r"\b(?:i\s*(?:'|’)?ll|i\s+will|i\s*(?:'|’)?m\s+going\s+to|gonna)\s+(?:burn|kill|hurt|smash|stab|shoot|beat|"
+    r"batter|punch|get|find|sort)\b[^.!?]*"
+    r"|\b(?:better|should)\s+watch\s+(?:him|her|them|your)sel(?:f|ves)\b"
+    r"|\bi\s+know\s+where\s+\w+(?:\s+\w+){0,8}?\s+lives?\b"
+    r"|\bgo\s+back\s+(?:to\s+)?where\s+(?:they|you|he|she)\s+came\s+from\b"
+    r"|\b(?:should|deserve\s+to|ought\s+to)\s+(?:die|be\s+shot|be\s+hanged|be\s+sacked\s+and\s+shot)\b"
+    r"|\bkill\s+(?:yourself|themselves|himself|herself)\b"
+    r"|\bhope\s+(?:you|they|he|she|it)\s+(?:gets?|die|dies|rot|rots|burn|burns|suffer|suffers)\b[^.!?]*"
+    r"|\b(?:sod|piss|bugger|fuck|eff)\s+off\b"
+    r"|\bwaste\s+of\s+(?:oxygen|space|air|skin)\b", re.I)
+OBFUSCATED = re.compile(r"\b(?:f[\W_]*[u\*@#]+[\W_]*[c\*]+[\W_]*k\w*|f\*+\w*|sh[i1!\*]+te?\w*|c[\*u]+n[\*t]+s?"
+                        r"|tw[a@\*]t|b[i1!\*]tch\w*|a[\*s]{2}hole|w[a@\*]nk\w*|b[a@\*]st[a@\*]rd)", re.I)
+_PEOPLE = re.compile(r"\b(?:you|he|she|they|him|her|them|his|their|your|is|are|was|were|being|a|an|such|total|"
+                     r"complete|bunch|lot|go|should)\b", re.I)
+_SAFE_SUBSTRINGS = ("scunthorpe", "assess", "classic", "essex", "cocktail", "therapist", "grape", "sussex",
+                    "middlesex", "shitake", "shiitake", "dickens", "cockburn", "hancock", "penistone", "arsenal",
+                    "passion", "bass", "cumbria", "analyse", "document", "shuttle")
+
+_TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*")
+
+
+def _clean(text: str) -> str:
+    """The text with control characters made spaces (offsets unchanged)."""
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" else c for c in text)
+
+
+@cache
+def _gazetteer(name: str) -> dict[str, tuple[float, bool]]:
+    """name -> (frequency, is an English word), from the shipped lists."""
+    out: dict[str, tuple[float, bool]] = {}
+    for line in resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        word, freq, is_word = line.split("\t")
+        out[word] = (float(freq), is_word == "1")
+    return out
+
+
+@cache
+def _classifier() -> Any:
+    from profanity_check import predict_prob  # loads its model (about a second) on first use
+
+    return predict_prob
+
+
+@dataclass
+class Screener:
+    settings: Settings = field(default_factory=Settings)
+
+    def __post_init__(self) -> None:
+        self._ids = [re.compile(p) for p in self.settings.id_patterns]
+        self._deny = {n.lower() for n in self.settings.deny_names}
+        self._allow = {w.lower() for w in self.settings.allow_words}
+        self._places = [p.lower() for p in self.settings.places]
+        roles = sorted(ROLES, key=len, reverse=True)
+        places = sorted(PLACE_WORDS, key=len, reverse=True)
+        # a determiner, up to two words ("the external", "our school", "the new HR"), a role
+        self._role = re.compile(r"\b(?:the|our|my|your|their|a|this|that)\s+(?:[\w-]+\s+){0,2}?(?:"
+                                + "|".join(re.escape(r) for r in roles) + r")s?\b", re.I)
+        # the place: a department or place word in any case, or capitalised words (a name of one)
+        self._at = re.compile(r"\s*(?i:in|at|from|of|on|for|who\s+runs|who\s+works\s+(?:in|at)|running)\s+"
+                              r"(?i:the\s+|our\s+|my\s+)?(?:(?i:school\s+of\s+\w+)|[A-Z]{2,5}\d{3,4}\b|(?i:"
+                              + "|".join(re.escape(p) for p in places)
+                              + r")\b|[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)*)")
+
+    # -- the whole screen -------------------------------------------------------------------------
+
+    def screen(self, text: str) -> list[Finding]:
+        """Every finding in ``text``, by position (overlaps of one kind merged)."""
+        if not text or not text.strip():
+            return []
+        cut = _clean(text[:MAX_SCREENED])
+        found: list[Finding] = []
+        found += self._contact(cut)
+        found += self._names(cut)
+        found += self._singling_out(cut)
+        found += self._abuse(cut)
+        if len(text) > MAX_SCREENED:
+            found.append(Finding("abuse", MAX_SCREENED, len(text), 1.0,
+                                 f"longer than {MAX_SCREENED:,} characters: the rest was not screened"))
+        return _merge(found)
+
+    def screen_many(self, texts: Iterable[str]) -> list[list[Finding]]:
+        items = list(texts)
+        probs = self._abuse_probs(items)
+        return [self._with_prob(t, p) for t, p in zip(items, probs, strict=True)]
+
+    def _with_prob(self, text: str, prob: float) -> list[Finding]:
+        self._prob = prob
+        try:
+            return self.screen(text)
+        finally:
+            self._prob = None
+
+    _prob: float | None = None
+
+    # -- contact and ID data --------------------------------------------------------------------------
+
+    def _contact(self, text: str) -> list[Finding]:
+        import phonenumbers
+
+        out: list[Finding] = []
+        for m in EMAIL.finditer(text):
+            out.append(Finding("email", m.start(), m.end(), 1.0, "an e-mail address"))
+        for m in SPELLED_EMAIL.finditer(text):
+            if " at " in m.group(0).lower() or "(at)" in m.group(0).lower() or "[at]" in m.group(0).lower():
+                out.append(Finding("email", m.start(), m.end(), 0.9, "an e-mail address, spelled out"))
+        for m in URL.finditer(text):
+            if not any(f.kind == "email" and f.start <= m.start() < f.end for f in out):
+                out.append(Finding("url", m.start(), m.end(), 0.9, "a web address"))
+        for pm in phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE):
+            digits = re.sub(r"\D", "", pm.raw_string)
+            if len(digits) >= 10:
+                out.append(Finding("phone", pm.start, pm.end, 1.0, "a phone number"))
+        for m in re.finditer(r"(?<![\d£$.,/])(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?![\d,])", text):
+            if not any(f.kind == "phone" and f.start <= m.start() < f.end for f in out):
+                out.append(Finding("phone", m.start(), m.end(), 0.9, "a phone number"))
+        for m in POSTCODE.finditer(text):
+            out.append(Finding("postcode", m.start(), m.end(), 0.8, "a postcode"))
+        for m in NI_NUMBER.finditer(text):
+            out.append(Finding("id-number", m.start(), m.end(), 1.0, "a National Insurance number"))
+        for pattern in self._ids:
+            for m in pattern.finditer(text):
+                out.append(Finding("id-number", m.start(), m.end(), 1.0, "an ID number"))
+        return out
+
+    # -- names ------------------------------------------------------------------------------------
+
+    def _names(self, text: str) -> list[Finding]:
+        first, last = _gazetteer("first-names.tsv"), _gazetteer("surnames.tsv")
+        tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+        out: list[Finding] = []
+        lowered = text.lower()
+        skip_until = -1
+        for i, (start, end, word) in enumerate(tokens):
+            if start < skip_until:
+                continue
+            key = re.sub(r"['’]s$", "", word.lower()).strip("'’-")
+            sentence_start = _sentence_start(text, start)
+            capital = word[:1].isupper()
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            nxt_key = nxt[2].lower().strip("'’-") if nxt else ""
+            if any(lowered.startswith(p, start) for p in self._places):
+                skip_until = start + max(len(p) for p in self._places if lowered.startswith(p, start))
+                continue
+            if key in self._allow:
+                continue
+            if key in self._deny:
+                out.append(Finding("name", start, end, 1.0, "a name on the configured list"))
+                continue
+            if key in TITLES and nxt and text[end:nxt[0]].strip() in ("", ".") and (
+                    nxt[2][:1].isupper() or nxt_key in first or nxt_key in last) and not _after_is_place(text, nxt):
+                stop = nxt[1]
+                if i + 2 < len(tokens) and tokens[i + 2][2][:1].isupper() and tokens[i + 2][0] - stop <= 1 \
+                        and tokens[i + 2][2].lower() in last:
+                    stop = tokens[i + 2][1]
+                out.append(Finding("name", start, stop, 0.95, f"a title ({word}) with a name"))
+                skip_until = stop
+                continue
+            if len(key) < 2 or (word.isupper() and len(word) <= 4 and not text.isupper()):
+                continue  # a letter, or an acronym (EDI, LUBS)
+            in_first, in_last = first.get(key), last.get(key)
+            if in_first is None and key in NICKNAMES:
+                in_first = (0.0, NICKNAMES[key])
+            if in_first is None and in_last is None:
+                continue
+            if _after_is_place(text, (start, end, word)):
+                continue
+            is_word = (in_first or (0.0, True))[1] and (in_last or (0.0, True))[1]
+            # a surname after it makes both a name
+            if nxt and nxt[0] - end <= 1 and nxt_key in last and (nxt[2][:1].isupper() or not last[nxt_key][1]) \
+                    and (in_first is not None) and not _after_is_place(text, nxt) \
+                    and (not is_word or (capital and nxt[2][:1].isupper())):
+                out.append(Finding("name", start, nxt[1], 0.9, "a first name and a surname"))
+                skip_until = nxt[1]
+                continue
+            # a first name before a capitalised word that is no English word: a surname the list lacks
+            if in_first is not None and nxt and nxt[0] - end == 1 and nxt[2][:1].isupper() \
+                    and nxt_key not in _words() and not _after_is_place(text, nxt) and (capital or not is_word):
+                out.append(Finding("name", start, nxt[1], 0.85, "a first name and a surname"))
+                skip_until = nxt[1]
+                continue
+            if is_word:
+                # "grant", "will", "hope": a name only with a title or a surname, or where the words
+                # around it speak of a person ("my name is Jade", "Rose in HR", "Frank the porter")
+                if in_first is not None and capital and _person_context(text, start, end):
+                    out.append(Finding("name", start, end, 0.6, "a first name, by the words around it"))
+                continue
+            if in_first is not None:
+                out.append(Finding("name", start, end, 0.8 if capital else 0.7, "a first name"))
+            elif capital and not sentence_start and in_last is not None and in_last[0] >= SURNAME_ALONE:
+                out.append(Finding("name", start, end, 0.6, "a surname"))
+        return out
+
+    # -- descriptions that single someone out ----------------------------------------------------------
+
+    def _singling_out(self, text: str) -> list[Finding]:
+        out: list[Finding] = []
+        for m in self._role.finditer(text):
+            after = self._at.match(text, m.end())
+            if after:
+                out.append(Finding("singling-out", m.start(), after.end(), 0.7,
+                                   "a role with a place or department: it may point at one person"))
+            elif not m.group(0).lower().endswith("s") or m.group(0).lower().endswith(("ss", "us")):
+                # one person by their role ("the porter", "my supervisor"): few hold a given role, so a
+                # moderator looks (plural roles, "lecturers", speak of a group and pass)
+                out.append(Finding("singling-out", m.start(), m.end(), 0.4,
+                                   "one person by their role: it may point at them"))
+        for m in re.finditer(r"\b(?:the\s+)?only\s+(?:\w+\s+){0,3}?(?:person|one|man|woman|lecturer|member|"
+                             r"student|black|white|asian|gay|disabled|female|male|professor|researcher|staff|"
+                             r"guy|girl|lady)\b[^.,;!?]*", text, re.I):
+            out.append(Finding("singling-out", m.start(), m.end(), 0.6, "an \"only …\" description"))
+        for m in re.finditer(r"\b(?:the\s+)?only\s+(?:\w+\s+){0,4}?(?:in|on|at|of)\s+(?:our|the|my)\s+\w+[^.,;!?]*",
+                             text, re.I):
+            out.append(Finding("singling-out", m.start(), m.end(), 0.6, "an \"only …\" description"))
+        for m in re.finditer(r"\bthe\s+(?:\w+\s+)?(?:man|woman|guy|lady|girl|bloke|chap|lad|fella|person)\s+"
+                             r"(?:in|at|on|from|behind|with|who)\s+[^.,;!?]*", text, re.I):
+            out.append(Finding("singling-out", m.start(), m.end(), 0.6, "a description of one person"))
+        roles = "|".join(re.escape(r) for r in ROLES)
+        for m in re.finditer(r"\b(?:the\s+)?(?:man|woman|guy|lady|girl|bloke|person|one|" + roles + r")\s+(?:who|that)\s+"
+                             r"(?:does|works|runs|sits|cleans|serves|manages|teaches|taught|marks|is\s+in\s+charge)"
+                             r"[^.,;!?]*", text, re.I):
+            out.append(Finding("singling-out", m.start(), m.end(), 0.6, "a description of one person at work"))
+        for place in self._places:
+            for m in re.finditer(re.escape(place), text, re.I):
+                window = text[m.end():m.end() + 60]
+                t = re.search(TIME, window, re.I)
+                if t:
+                    out.append(Finding("singling-out", m.start(), m.end() + t.end(), 0.5,
+                                       "a named place with a time"))
+        return out
+
+    # -- abuse --------------------------------------------------------------------------------------
+
+    def _abuse_probs(self, texts: Sequence[str]) -> list[float]:
+        cleaned = [_clean(t[:MAX_SCREENED]) for t in texts]
+        if not any(c.strip() for c in cleaned):
+            return [0.0] * len(texts)
+        return [float(p) for p in _classifier()(cleaned)]
+
+    def _abuse(self, text: str) -> list[Finding]:
+        out: list[Finding] = []
+        lowered = text.lower()
+        safe = [(m.start(), m.end()) for s in _SAFE_SUBSTRINGS for m in re.finditer(re.escape(s), lowered)]
+        allowed = self._allow
+        for m in THREATS.finditer(text):
+            out.append(Finding("abuse", m.start(), m.end(), 0.8, "a threat or a hostile demand"))
+        # letters spaced out ("s h i t") are read as one word
+        for m in re.finditer(r"\b(?:[a-z][ .]){2,}[a-z]\b", text, re.I):
+            if re.sub(r"[ .]", "", m.group(0)).lower() in _STRONG:
+                out.append(Finding("abuse", m.start(), m.end(), 0.9, "an abusive word, spaced out"))
+        for m in re.finditer(r"\b[\w*@#$!]+\b", text):
+            word = m.group(0).lower()
+            if "*" in word or any(c in word for c in "@#$!") and word[:1].isalpha():
+                pattern = re.compile("^" + re.sub(r"[*@#$!]", ".", re.escape(word).replace("\\*", "*")) + "$")
+                if any(pattern.match(w) or pattern.match(w + "s") for w in _STRONG) \
+                        and not any(a <= m.start() < b for a, b in safe):
+                    out.append(Finding("abuse", m.start(), m.end(), 0.85, "an abusive word, disguised"))
+        for m in _TOKEN.finditer(text):
+            word = m.group(0).lower().strip("'’-")
+            if word in allowed or any(a <= m.start() < b for a, b in safe):
+                continue
+            stem = word[:-1] if word.endswith("s") and word[:-1] in _STRONG else word
+            if word in _STRONG or stem in _STRONG:
+                out.append(Finding("abuse", m.start(), m.end(), 0.9, "an abusive or offensive word"))
+            elif word in _ABOUT_PEOPLE and _PEOPLE.search(text[max(0, m.start() - 25):m.start()]):
+                out.append(Finding("abuse", m.start(), m.end(), 0.6, "an insult aimed at someone"))
+        for m in OBFUSCATED.finditer(text):
+            if not any(a <= m.start() < b for a, b in safe) and m.group(0).lower() not in allowed:
+                out.append(Finding("abuse", m.start(), m.end(), 0.9, "an abusive word, disguised"))
+        prob = self._prob if self._prob is not None else self._abuse_probs([text])[0]
+        if prob >= self.settings.abuse_threshold and not out:
+            out.append(Finding("abuse", 0, len(text), prob, f"reads as abusive or offensive ({prob:.0%} sure)"))
+        return out
+
+
+@cache
+def _words() -> frozenset[str]:
+    """Lower-case English words (SCOWL's British English list, shipped in ``data/``)."""
+    raw = resources.files(__package__).joinpath("data", "english-words.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split()) | frozenset(PLACE_WORDS)
+
+
+_BEFORE_NAME = re.compile(r"(?:\bname\s+is|\bi\s*['’]?\s*a?m|\bcalled|\bask\s+for|\bthanks?(?:\s+you)?(?:\s+to)?|"
+                          r"\bspeak\s+to|\btalk\s+to|\bcontact|\blike|\band|\bwith|\bby|\bsigned|\bfrom)\s*[,:]?\s*$",
+                          re.I)
+_AFTER_NAME = re.compile(r"\s*(?:,\s*)?(?:(?:in|from|at)\s+(?:the\s+)?(?:[A-Z]\w+|" + "|".join(PLACE_WORDS) + r")\b"
+                         r"|the\s+(?:" + "|".join(re.escape(r) for r in ROLES) + r")\b"
+                         r"|(?:runs|ran|organised|organized|sorted|helped|told|teaches|taught|works|worked|retires|"
+                         r"said|says|gave|makes|made|shouted|always|never|deserves|should\s+be)\b)", re.I)
+
+
+def _person_context(text: str, start: int, end: int) -> bool:
+    return bool(_BEFORE_NAME.search(text[max(0, start - 30):start]) or _AFTER_NAME.match(text, end))
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return not before or before[-1] in ".!?\n:;\"(-"
+
+
+def _after_is_place(text: str, token: tuple[int, int, str]) -> bool:
+    """The word is part of a building's or a room's name ("Parkinson Building", "Grant Hall")."""
+    return bool(re.match(r"\s+(?:building|library|hall|halls|house|centre|center|theatre|lecture|court|road|"
+                         r"street|lane|park|wing|room|quarter|market|arcade|station|campus|village|square|"
+                         r"group|bowl|institute|museum|gallery|bridge|square|prize|award|"
+                         r"scholarship|fund|funding|report|act|law|effect|syndrome|disease)\b",
+                         text[token[1]:token[1] + 20], re.I))
+
+
+def _merge(found: list[Finding]) -> list[Finding]:
+    """Findings by position; overlapping findings of one kind become one, with the higher score."""
+    out: list[Finding] = []
+    for f in sorted(found, key=lambda f: (f.kind, f.start, -f.end)):
+        last = out[-1] if out and out[-1].kind == f.kind else None
+        if last is not None and f.start < last.end:
+            out[-1] = Finding(f.kind, last.start, max(last.end, f.end), max(last.score, f.score),
+                              last.reason if last.score >= f.score else f.reason)
+        else:
+            out.append(f)
+    return sorted(out, key=lambda f: (f.start, f.end, f.kind))
+
+
+def redact(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end, kind) span replaced by its kind's placeholder (overlaps joined)."""
+    ordered = sorted(spans)
+    merged: list[list[Any]] = []
+    for start, end, kind in ordered:
+        if not 0 <= start < end <= len(text):
+            raise ValueError(f"the span {start}-{end} is not inside the text ({len(text)} characters)")
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, kind])
+    out, at = [], 0
+    for start, end, kind in merged:
+        out.append(text[at:start])
+        out.append(REPLACEMENT.get(kind, "[removed]"))
+        at = end
+    out.append(text[at:])
+    return "".join(out)

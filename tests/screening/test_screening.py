@@ -1,0 +1,86 @@
+"""The screener finds contact data, names, descriptions of one person and abuse, offline, and
+takes any text without error (the recall figures are in benchmarks/screen.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forms_service.screening import MAX_SCREENED, Screener, Settings, redact
+
+
+@pytest.fixture(scope="module")
+def screener() -> Screener:
+    return Screener()
+
+
+def kinds(screener: Screener, text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in screener.screen(text):
+        out.setdefault(f.kind, []).append(text[f.start:f.end])
+    return out
+
+
+@pytest.mark.parametrize(("text", "kind", "span"), [
+    ("write to me at pat.lee@example.ac.uk please", "email", "pat.lee@example.ac.uk"),
+    ("its sam dot okoro at example dot co dot uk", "email", "sam dot okoro at example dot co dot uk"),
+    ("ring 0113 496 0123 any time", "phone", "0113 496 0123"),
+    ("text +44 7700 900 456", "phone", "+44 7700 900 456"),
+    ("see www.example.org/values", "url", "www.example.org/values"),
+    ("I live at ls6 3qq and it floods", "postcode", "ls6 3qq"),
+    ("my NI is QQ 12 34 56 C", "id-number", "QQ 12 34 56 C"),
+    ("student no. 2023 45678 here", "id-number", "2023 45678"),
+    ("Dr Okonkwo changed my life", "name", "Dr Okonkwo"),
+    ("thanks to priya in the library", "name", "priya"),
+    ("Jade in HR sorted it", "name", "Jade"),
+    ("the head porter in Estates is never there", "singling-out", "the head porter in Estates"),
+    ("I'm the only deaf student on my course", "singling-out", "only deaf student on my course"),
+    ("the managers here are f*cking clueless", "abuse", "f*cking"),
+    ("you are all useless idiots", "abuse", "useless"),
+])
+def test_each_kind_is_found_with_its_span(screener: Screener, text: str, kind: str, span: str) -> None:
+    found = kinds(screener, text)
+    assert kind in found, found
+    assert any(span in s or s in span for s in found[kind]), found
+
+
+@pytest.mark.parametrize("text", [
+    "Respect for each other, and listening before deciding",
+    "The Estates team keep the campus lovely",
+    "Grant funding should not decide everything",
+    "Will power is not a workload model",
+    "We should assess fairly and go to Scunthorpe for the away day",
+    "Fees are £9,250 a year; room 1.08 is freezing in 2024",
+    "Managers should listen more and lecturers should be paid on time",
+    "the Parkinson Building steps are the heart of campus",
+])
+def test_clean_answers_pass(screener: Screener, text: str) -> None:
+    assert screener.screen(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "", "   \n\t ", "x" * 20_000, "尊重每个人，倾听学生的声音", "احترام الجميع", "Уважение",
+    "null\x00byte and \x1b[31mescape\x07 and \u200b zero width",
+    "<script>alert('x')</script> <b>bold</b> [link](http://example.org) **strong**",
+])
+def test_any_text_is_screened_without_error(screener: Screener, text: str) -> None:
+    findings = screener.screen(text)
+    assert all(0 <= f.start < f.end <= len(text) for f in findings)
+
+
+def test_a_very_long_answer_is_held_for_the_part_not_screened(screener: Screener) -> None:
+    text = "kindness " * (MAX_SCREENED // 9 + 100)
+    [f] = [f for f in screener.screen(text) if f.start >= MAX_SCREENED]
+    assert f.end == len(text) and "not screened" in f.reason
+
+
+def test_a_deployment_adds_its_names_and_allowed_words() -> None:
+    screener = Screener(Settings(deny_names=("Wibberley",), allow_words=("priya",)))
+    assert kinds(screener, "ask wibberley")["name"] == ["wibberley"]
+    assert "name" not in kinds(screener, "thanks to priya")
+
+
+def test_redaction_puts_a_placeholder_per_kind() -> None:
+    text = "call Jo on 07700 900123"
+    assert redact(text, [(5, 7, "name"), (11, 23, "phone")]) == "call [name removed] on [contact details removed]"
+    with pytest.raises(ValueError):
+        redact(text, [(5, 99, "name")])
