@@ -103,7 +103,7 @@ def keystrokes(fields: list[list[Any]]) -> dict[str, int]:
     by_field: dict[str, list[list[Any]]] = {}
     for f in fields:
         by_field.setdefault(f[0], []).append(f)
-    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0}
+    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0}
     for group in by_field.values():
         group.sort(key=lambda f: f[2])
         for start in range(0, len(group), GRID_SIZE):
@@ -119,6 +119,7 @@ def keystrokes(fields: list[list[Any]]) -> dict[str, int]:
                 out["single_keys"] += fix + 1
             out["grid_keys"] += keys
             out["fields"] += len(screen)
+            out["screens"] += 1
     return out
 
 
@@ -239,7 +240,8 @@ def main() -> None:
             continue
         k = keystrokes(pool)
         print(f"  {name}: {k['fields']} tick-box fields ({k['shown_wrong']} shown wrong), "
-              f"{k['grid_keys'] / k['fields']:.3f} keys a field on grid screens, "
+              f"{k['grid_keys'] / k['fields']:.3f} keys a field on grid screens "
+              f"({k['screens'] / k['fields']:.3f} of them confirming, {k['screens']} screens), "
               f"{k['single_keys'] / k['fields']:.2f} on single-field screens")
     written = {k: sum(r["queued"][k] for r in results) for k in ("text_fields", "text_keys", "text_keys_unaided")}
     if written["text_fields"]:

@@ -408,6 +408,26 @@ def ingest(paths: tuple[Path, ...]) -> None:
 
 
 @main.command()
+def deliver() -> None:
+    """Deliver every contribution that is ready (passed the screen, or released by a moderator), then exit."""
+    from .services import delivery
+
+    with service_context() as ctx, progress_bar(1, "Delivering") as bar:
+        state = {"done": 0}
+
+        def advance(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        result = delivery.deliver(ctx, progress=advance)
+    text = result.sentence()
+    click.echo(text[0].upper() + text[1:])
+    if result.dead:
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="The file to write (default: standard output).")

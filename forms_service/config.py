@@ -13,6 +13,8 @@
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
 | FORMS_SERVICE_SPOT_CHECK | 0.05 | the share of written answers the screen passes that are held all the same for a moderator's spot check (0 to 1) |
+| FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox) |
+| FORMS_SERVICE_DELIVERY_ATTEMPTS | 8 | attempts before a contribution the target keeps failing becomes a dead letter |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -31,6 +33,7 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 WORKER_MODES = ("embedded", "off", "celery")
+CONVERSATIONS = ("export",)
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
@@ -52,6 +55,9 @@ class Config:
     auto_accept_min: float = 0.0
     #: the share of passed written answers held for a moderator's spot check
     spot_check_rate: float = 0.05
+    #: where contributions are delivered, and how often a failing delivery is tried
+    conversation: str = "export"
+    delivery_attempts: int = 8
 
     @property
     def scans_dir(self) -> Path:
@@ -99,6 +105,14 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         )
     auto_accept_min = _auto_accept(env.get("FORMS_SERVICE_AUTO_ACCEPT") or "on")
     spot_check_rate = _share(env.get("FORMS_SERVICE_SPOT_CHECK") or "0.05", "FORMS_SERVICE_SPOT_CHECK")
+    conversation = (env.get("FORMS_SERVICE_CONVERSATION") or "export").strip().lower()
+    if conversation not in CONVERSATIONS:
+        raise ConfigurationError(f"FORMS_SERVICE_CONVERSATION must be one of {', '.join(CONVERSATIONS)} "
+                                 f"(found {conversation!r}).")
+    raw_attempts = env.get("FORMS_SERVICE_DELIVERY_ATTEMPTS") or "8"
+    if not raw_attempts.strip().isdigit() or not 1 <= int(raw_attempts) <= 100:
+        raise ConfigurationError("FORMS_SERVICE_DELIVERY_ATTEMPTS must be a whole number from 1 to 100 "
+                                 f"(found {raw_attempts!r}).")
     return Config(
         home=home,
         layouts=layouts,
@@ -112,6 +126,8 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         celery_queue=celery_queue,
         auto_accept_min=auto_accept_min,
         spot_check_rate=spot_check_rate,
+        conversation=conversation,
+        delivery_attempts=int(raw_attempts),
     )
 
 

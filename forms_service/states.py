@@ -83,6 +83,14 @@ READY = (ContributionState.PASSED, ContributionState.RELEASED)
 """The only states the delivery step may see."""
 
 
+class OutboxState(StrEnum):
+    """A contribution's delivery (``outbox.state``)."""
+
+    PENDING = "pending"  # to send (again) at ``next_attempt_at``
+    SENT = "sent"  # the target has it
+    DEAD = "dead"  # a dead letter: refused, or out of attempts; an administrator decides
+
+
 class ResponseStatus(StrEnum):
     """A response as a whole (the export record's ``status``)."""
 

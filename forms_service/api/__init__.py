@@ -17,7 +17,17 @@ from flask import Blueprint, g, jsonify, request
 
 from ..errors import FormsServiceError, InvalidInput
 from ..http import service_context, wake_worker
-from ..services import export, ingest, jobs, moderation, printing, questionnaires, users, verify
+from ..services import (
+    delivery,
+    export,
+    ingest,
+    jobs,
+    moderation,
+    printing,
+    questionnaires,
+    users,
+    verify,
+)
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -308,3 +318,15 @@ def moderation_act(contribution_id: int) -> Any:
                           spans=body.get("spans"), texts=body.get("texts"), area=body.get("area"),
                           reason=body.get("reason"))
     return jsonify({"items": [_item_json(i) for i in left]})
+
+
+# -- delivery --------------------------------------------------------------------------------------
+
+
+@bp.post("/delivery/run")
+@token_required("administrator")
+def delivery_run() -> Any:
+    """Deliver what is ready now (the same as ``forms-service deliver``)."""
+    result = delivery.deliver(service_context())
+    return jsonify({"delivered": result.delivered, "waiting_to_retry": result.retrying,
+                    "dead_letters": result.dead, "found_delivered": result.already})

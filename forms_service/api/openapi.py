@@ -121,6 +121,10 @@ def openapi_document() -> dict[str, Any]:
                     "texts": {"type": "array", "items": {"type": "string"}},
                     "spans": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
                                                          "minItems": 2, "maxItems": 2}}}})},
+            "/api/v1/delivery/run": {"post": _op(
+                "Deliver the contributions that are ready now (the same as forms-service deliver): "
+                "counts delivered, waiting to retry, dead letters, and found delivered already",
+                ["administrator"])},
             "/api/v1/responses": {"get": _op(
                 "Export records (docs/export.md), in pages", ["administrator"],
                 params=[{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},

@@ -34,7 +34,7 @@ from ..questionnaire.model import FieldType
 from ..screening import KINDS, MAX_SCREENED, Finding, Screener, Settings, redact
 from ..states import READY, ContributionState, FieldState
 from ..store.models import Contribution, FieldReading, Lease, ModerationAction, Response, utcnow
-from . import questionnaires
+from . import delivery, questionnaires
 from .responses import list_responses_by_id
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,11 @@ def _screen_responses(ctx: ServiceContext, response_ids: list[int]) -> int:
                                       "flagged by the person who typed it" + (f": {note}" if note else "")).as_dict())
             spot = not listed and rng.random() < rate
             state = ContributionState.HELD if listed or spot else ContributionState.PASSED
-            s.add(Contribution(**row, findings=listed, state=state, spot_check=spot, created_at=now, updated_at=now))
+            c = Contribution(**row, findings=listed, state=state, spot_check=spot, created_at=now, updated_at=now)
+            s.add(c)
+            if state is ContributionState.PASSED:  # ready: its outbox entry in the same transaction
+                s.flush()
+                delivery.enqueue(ctx, s, c)
             made += 1
     return made
 
@@ -289,6 +293,7 @@ def act(ctx: ServiceContext, user_id: int, contribution_id: int, action: str, *,
             if text is not None:
                 c.text = _checked_text(text)
             c.state = ContributionState.RELEASED
+            delivery.enqueue(ctx, s, c)  # in the same transaction as the release
         elif action == "edit":
             c.text = _checked_text(text)
             c.findings = [f.as_dict() for f in screener().screen(c.text)]

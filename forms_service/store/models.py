@@ -32,6 +32,7 @@ from ..states import (
     ContributionState,
     FieldState,
     JobState,
+    OutboxState,
     PrintRunState,
     ScanFileState,
     ScanPageState,
@@ -307,6 +308,24 @@ class ModerationAction(Base):
     new_text: Mapped[str | None] = mapped_column(Text, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboxEntry(Base):
+    """A contribution's delivery to the conversation: written in the transaction that made it ready."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"), unique=True)
+    key: Mapped[str] = mapped_column(String(50), unique=True)  # the idempotency key the target sees
+    target: Mapped[str] = mapped_column(String(16))
+    state: Mapped[OutboxState] = mapped_column(state_column(OutboxState), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    remote_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Lease(Base):

@@ -1,0 +1,280 @@
+"""Delivery: contributions ready to post join the conversation, exactly once.
+
+A transactional outbox: a contribution that passes the screen, or that a moderator releases,
+gets its outbox entry in the same database transaction (:func:`enqueue`). A delivery run
+(:func:`deliver`: ``forms-service deliver``, ``POST /api/v1/delivery/run``, the ``deliver``
+task and the workers' periodic sweep) sends the entries that are due, in a shuffled order, to
+the configured target. Each entry carries a deterministic idempotency key: before sending again
+an entry whose answer was lost, the run asks the target whether the key arrived, so nothing is
+posted twice. A failure that retrying may cure is retried later (exponential backoff with
+jitter); one it cannot (or the last allowed attempt) leaves the entry a dead letter with the
+target's message.
+
+What is sent: the text, the area and the "submitted on paper" marker. Never a sheet id, batch,
+print run, date or time, demographic answer or image.
+
+Must never: deliver a contribution that is not passed or released, or log its text.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import hmac
+import io
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..context import ServiceContext
+from ..errors import InvalidInput
+from ..registry import JobHandle, periodic, task
+from ..states import READY, OutboxState
+from ..store.models import Contribution, OutboxEntry, utcnow
+
+log = logging.getLogger(__name__)
+
+MARKER = "submitted on paper"
+BACKOFF_BASE = 30.0  # seconds before the first retry; doubled each attempt, with jitter
+BACKOFF_MAX = 6 * 3600.0
+
+
+class Retry(Exception):
+    """The target failed in a way a later attempt may not (down, slow, rate-limited)."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.message, self.wait = message, wait
+
+
+class Refused(Exception):
+    """The target refused the contribution in a way retrying cannot change (a validation error)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Post:
+    """What a target receives: nothing more."""
+
+    key: str
+    area: str
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "area": self.area, "text": self.text, "submitted": MARKER}
+
+
+class Target(Protocol):
+    name: str
+
+    def exists(self, key: str) -> str | None:
+        """The target's id of what arrived under ``key``, or None when nothing did."""
+
+    def send(self, post: Post) -> str:
+        """Send; the target's id of what it made. Raises :class:`Retry` or :class:`Refused`."""
+
+
+class ExportTarget:
+    """Files per area under the home's ``outbox/`` (JSON Lines and CSV), for facilitators who upload
+    into a platform without an API. Each contribution is in exactly one file, once."""
+
+    name = "export"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.storage = ctx.storage
+
+    @staticmethod
+    def _key(area: str, ext: str) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in area) or "area"
+        return f"outbox/{safe}.{ext}"
+
+    def exists(self, key: str) -> str | None:
+        with self._locked():
+            return self._find(key)
+
+    def _find(self, key: str) -> str | None:
+        for stored in self.storage.keys("outbox/"):
+            if stored.endswith(".jsonl"):
+                for line in self.storage.read(stored).decode("utf-8").splitlines():
+                    if line and json.loads(line).get("key") == key:
+                        return stored
+        return None
+
+    def send(self, post: Post) -> str:
+        with self._locked():  # runs in other processes append to the same files
+            return self._append(post)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock = self.storage.path("outbox/delivery.lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _append(self, post: Post) -> str:
+        jsonl, table = self._key(post.area, "jsonl"), self._key(post.area, "csv")
+        old = self.storage.read(jsonl) if self.storage.exists(jsonl) else b""
+        self.storage.write(jsonl, old + (json.dumps(post.as_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        if not self.storage.exists(table):
+            writer.writerow(["key", "area", "text", "submitted"])
+        writer.writerow([post.key, post.area, post.text, MARKER])
+        old = self.storage.read(table) if self.storage.exists(table) else b""
+        self.storage.write(table, old + buf.getvalue().encode("utf-8"))
+        return jsonl
+
+
+def target_for(ctx: ServiceContext) -> Target:
+    kind = ctx.config.conversation
+    if kind == "export":
+        return ExportTarget(ctx)
+    raise InvalidInput(f"Delivery to {kind!r} is not available yet; set FORMS_SERVICE_CONVERSATION=export.")
+
+
+def idempotency_key(ctx: ServiceContext, contribution_id: int) -> str:
+    """The same key for a contribution every time, revealing nothing (not even the order of ids):
+    ``paper-`` and 32 hex digits of an HMAC under the service's secret key (38 characters)."""
+    digest = hmac.new(ctx.config.secret_key.encode("utf-8"), f"contribution:{contribution_id}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"paper-{digest[:32]}"
+
+
+def enqueue(ctx: ServiceContext, s: Session, contribution: Contribution) -> None:
+    """Write the outbox entry of a contribution that became ready, in the caller's transaction."""
+    s.add(OutboxEntry(contribution_id=contribution.id, key=idempotency_key(ctx, contribution.id),
+                      target=ctx.config.conversation, state=OutboxState.PENDING, attempts=0,
+                      next_attempt_at=utcnow(), created_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    delivered: int
+    retrying: int
+    dead: int
+    already: int  # found at the target already (an answer lost before): marked, not sent again
+
+    def sentence(self) -> str:
+        parts = [f"{self.delivered} contribution{'s' if self.delivered != 1 else ''} delivered"]
+        if self.already:
+            parts.append(f"{self.already} found delivered already")
+        if self.retrying:
+            parts.append(f"{self.retrying} waiting to retry")
+        if self.dead:
+            parts.append(f"{self.dead} dead letter{'s' if self.dead != 1 else ''} (see the delivery page)")
+        return ", ".join(parts) + "."
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before the next attempt: exponential in the attempts made, with full jitter."""
+    rng = rng or random.Random()
+    return rng.uniform(0.5, 1.0) * min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None = None,
+            now: datetime | None = None) -> RunResult:
+    """Send every outbox entry that is due, in a shuffled order; returns what became of them."""
+    now = now or utcnow()
+    target = target_for(ctx)
+    with ctx.db.session() as s:
+        due = list(s.execute(
+            select(OutboxEntry.id, OutboxEntry.key, Contribution.area, Contribution.text)
+            .join(Contribution, Contribution.id == OutboxEntry.contribution_id)
+            .where(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now,
+                   Contribution.state.in_(READY), Contribution.area.is_not(None))).all())
+    random.SystemRandom().shuffle(due)  # the forum's timestamps must not give away the scanning order
+    delivered = retrying = dead = already = 0
+    for n, (entry_id, key, area, text) in enumerate(due):
+        if not _claim(ctx, entry_id, now):
+            continue  # another delivery run (another worker) has it
+        state, remote, error, wait = OutboxState.SENT, None, None, None
+        try:
+            remote = target.exists(key)
+            if remote is not None:
+                already += 1
+            else:
+                remote = target.send(Post(key, str(area), text))
+                delivered += 1
+        except Retry as exc:
+            state, error, wait = OutboxState.PENDING, exc.message, exc.wait
+        except Refused as exc:
+            state, error = OutboxState.DEAD, exc.message
+        with ctx.db.session() as s:
+            entry = s.get(OutboxEntry, entry_id)
+            assert entry is not None
+            entry.attempts += 1
+            if state is OutboxState.PENDING and entry.attempts >= ctx.config.delivery_attempts:
+                state = OutboxState.DEAD
+            entry.state, entry.last_error = state, error
+            if state is OutboxState.SENT:
+                entry.remote_id, entry.sent_at = remote, utcnow()
+            elif state is OutboxState.PENDING:
+                entry.next_attempt_at = utcnow() + timedelta(seconds=max(wait or 0.0, backoff(entry.attempts)))
+        retrying += state is OutboxState.PENDING
+        dead += state is OutboxState.DEAD
+        if progress is not None:
+            progress(n + 1, len(due))
+    result = RunResult(delivered, retrying, dead, already)
+    if due:
+        log.info("delivery run", extra={"delivered": delivered, "retrying": retrying, "dead": dead,
+                                        "already": already, "target": target.name})
+    return result
+
+
+CLAIM = timedelta(minutes=5)
+"""How long a run holds an entry it is sending: a run that dies leaves it due again after this."""
+
+
+def _claim(ctx: ServiceContext, entry_id: int, now: datetime) -> bool:
+    """Take an entry for this run: pushing its due time forward, only if it is still due (one
+    conditional update, so two runs never send the same entry at once)."""
+    with ctx.db.session() as s:
+        done = s.execute(update(OutboxEntry).where(
+            OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.PENDING,
+            OutboxEntry.next_attempt_at <= now).values(next_attempt_at=utcnow() + CLAIM)
+            .execution_options(synchronize_session=False))
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def counts(ctx: ServiceContext) -> dict[str, int]:
+    from sqlalchemy import func
+
+    with ctx.db.session() as s:
+        rows = {OutboxState(k).value: int(n) for k, n in s.execute(
+            select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)).all()}
+    return {state.value: rows.get(state.value, 0) for state in OutboxState}
+
+
+def retry_dead(ctx: ServiceContext, entry_id: int) -> None:
+    """An administrator sends a dead letter again (after fixing what the target refused)."""
+    with ctx.db.session() as s:
+        s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.DEAD)
+                  .values(state=OutboxState.PENDING, next_attempt_at=utcnow(), attempts=0))
+
+
+@task("deliver")
+def deliver_task(ctx: ServiceContext, job: JobHandle) -> None:
+    result = deliver(ctx, progress=lambda done, total: job.progress(done, total))
+    job.progress(1, 1, result.sentence())
+
+
+@periodic("deliver", 60.0)
+def deliver_now_and_then(ctx: ServiceContext) -> object:
+    """The workers' sweep: what became ready, and retries that came due."""
+    return deliver(ctx)

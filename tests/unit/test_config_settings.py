@@ -1,0 +1,34 @@
+"""The moderation and delivery settings: read once, bad values refused in one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from forms_service.config import load_config
+from forms_service.errors import ConfigurationError
+
+
+def base(tmp_path: Path) -> dict[str, str]:
+    return {"FORMS_SERVICE_HOME": str(tmp_path / "home"), "FORMS_SERVICE_SECRET_KEY": "k"}
+
+
+def test_defaults_and_values(tmp_path: Path) -> None:
+    config = load_config(base(tmp_path), ensure_home=False)
+    assert (config.spot_check_rate, config.conversation, config.delivery_attempts) == (0.05, "export", 8)
+    config = load_config({**base(tmp_path), "FORMS_SERVICE_SPOT_CHECK": "20%", "FORMS_SERVICE_DELIVERY_ATTEMPTS": "3",
+                          "FORMS_SERVICE_CONVERSATION": "Export"}, ensure_home=False)
+    assert (config.spot_check_rate, config.conversation, config.delivery_attempts) == (0.2, "export", 3)
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("FORMS_SERVICE_SPOT_CHECK", "1.5", "a share between 0 and 1"),
+    ("FORMS_SERVICE_SPOT_CHECK", "lots", "a share between 0 and 1"),
+    ("FORMS_SERVICE_CONVERSATION", "carrier-pigeon", "must be one of export"),
+    ("FORMS_SERVICE_DELIVERY_ATTEMPTS", "0", "a whole number from 1 to 100"),
+    ("FORMS_SERVICE_DELIVERY_ATTEMPTS", "many", "a whole number from 1 to 100"),
+])
+def test_bad_values_are_refused(tmp_path: Path, name: str, value: str, words: str) -> None:
+    with pytest.raises(ConfigurationError, match=words):
+        load_config({**base(tmp_path), name: value}, ensure_home=False)
