@@ -13,7 +13,13 @@
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
 | FORMS_SERVICE_SPOT_CHECK | 0.05 | the share of written answers the screen passes that are held all the same for a moderator's spot check (0 to 1) |
-| FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox) |
+| FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox) or `discourse` |
+| DISCOURSE_URL | (none) | the forum's address (needed for `discourse`) |
+| DISCOURSE_API_KEY | (none) | an admin API key (never logged) |
+| DISCOURSE_API_USERNAME | (none) | the account that posts (a dedicated "paper responses" user) |
+| DISCOURSE_CATEGORIES | (none) | area=category id pairs: `staff=5,student=6,postgraduate-researcher=7` |
+| DISCOURSE_RATE | 60 | requests a minute the service allows itself (Discourse's default admin API limit) |
+| DISCOURSE_TIMEOUT | 10 | seconds to wait for the forum's answer |
 | FORMS_SERVICE_DELIVERY_ATTEMPTS | 8 | attempts before a contribution the target keeps failing becomes a dead letter |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
@@ -33,7 +39,17 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 WORKER_MODES = ("embedded", "off", "celery")
-CONVERSATIONS = ("export",)
+CONVERSATIONS = ("export", "discourse")
+
+
+@dataclass(frozen=True)
+class DiscourseSettings:
+    url: str
+    api_key: str = field(repr=False)
+    username: str
+    categories: Mapping[str, int]
+    rate_per_minute: float = 60.0
+    timeout: float = 10.0
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
@@ -58,6 +74,7 @@ class Config:
     #: where contributions are delivered, and how often a failing delivery is tried
     conversation: str = "export"
     delivery_attempts: int = 8
+    discourse: DiscourseSettings | None = None
 
     @property
     def scans_dir(self) -> Path:
@@ -109,6 +126,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
     if conversation not in CONVERSATIONS:
         raise ConfigurationError(f"FORMS_SERVICE_CONVERSATION must be one of {', '.join(CONVERSATIONS)} "
                                  f"(found {conversation!r}).")
+    discourse = _discourse(env) if conversation == "discourse" else None
     raw_attempts = env.get("FORMS_SERVICE_DELIVERY_ATTEMPTS") or "8"
     if not raw_attempts.strip().isdigit() or not 1 <= int(raw_attempts) <= 100:
         raise ConfigurationError("FORMS_SERVICE_DELIVERY_ATTEMPTS must be a whole number from 1 to 100 "
@@ -128,7 +146,38 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         spot_check_rate=spot_check_rate,
         conversation=conversation,
         delivery_attempts=int(raw_attempts),
+        discourse=discourse,
     )
+
+
+def _discourse(env: Mapping[str, str]) -> DiscourseSettings:
+    """The forum's settings, checked; messages never repeat the API key."""
+    missing = [n for n in ("DISCOURSE_URL", "DISCOURSE_API_KEY", "DISCOURSE_API_USERNAME", "DISCOURSE_CATEGORIES")
+               if not (env.get(n) or "").strip()]
+    if missing:
+        raise ConfigurationError(f"FORMS_SERVICE_CONVERSATION=discourse needs {', '.join(missing)}.")
+    url = env["DISCOURSE_URL"].strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
+        raise ConfigurationError(f"DISCOURSE_URL must be the forum's address, such as https://forum.example.org "
+                                 f"(found {url!r}).")
+    categories: dict[str, int] = {}
+    for pair in env["DISCOURSE_CATEGORIES"].split(","):
+        area, _, number = pair.partition("=")
+        if not area.strip() or not number.strip().isdigit():
+            raise ConfigurationError("DISCOURSE_CATEGORIES must be area=category id pairs, such as "
+                                     f"staff=5,student=6 (found {pair.strip()!r}).")
+        categories[area.strip()] = int(number)
+    numbers = {}
+    for name, default in (("DISCOURSE_RATE", "60"), ("DISCOURSE_TIMEOUT", "10")):
+        raw = env.get(name) or default
+        try:
+            numbers[name] = float(raw)
+        except ValueError:
+            numbers[name] = 0.0
+        if not 0 < numbers[name] <= 10_000:
+            raise ConfigurationError(f"{name} must be a positive number (found {raw!r}).")
+    return DiscourseSettings(url, env["DISCOURSE_API_KEY"].strip(), env["DISCOURSE_API_USERNAME"].strip(),
+                             categories, numbers["DISCOURSE_RATE"], numbers["DISCOURSE_TIMEOUT"])
 
 
 def _share(value: str, name: str) -> float:

@@ -18,24 +18,20 @@ Must never: deliver a contribution that is not passed or released, or log its te
 
 from __future__ import annotations
 
-import csv
-import fcntl
 import hashlib
 import hmac
-import io
-import json
 import logging
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
+from ..conversation import Post, Refused, Retry, Target
+from ..conversation.files import ExportTarget
 from ..errors import InvalidInput
 from ..registry import JobHandle, periodic, task
 from ..states import READY, OutboxState
@@ -43,109 +39,19 @@ from ..store.models import Contribution, OutboxEntry, utcnow
 
 log = logging.getLogger(__name__)
 
-MARKER = "submitted on paper"
 BACKOFF_BASE = 30.0  # seconds before the first retry; doubled each attempt, with jitter
 BACKOFF_MAX = 6 * 3600.0
-
-
-class Retry(Exception):
-    """The target failed in a way a later attempt may not (down, slow, rate-limited)."""
-
-    def __init__(self, message: str, wait: float | None = None) -> None:
-        super().__init__(message)
-        self.message, self.wait = message, wait
-
-
-class Refused(Exception):
-    """The target refused the contribution in a way retrying cannot change (a validation error)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Post:
-    """What a target receives: nothing more."""
-
-    key: str
-    area: str
-    text: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "area": self.area, "text": self.text, "submitted": MARKER}
-
-
-class Target(Protocol):
-    name: str
-
-    def exists(self, key: str) -> str | None:
-        """The target's id of what arrived under ``key``, or None when nothing did."""
-
-    def send(self, post: Post) -> str:
-        """Send; the target's id of what it made. Raises :class:`Retry` or :class:`Refused`."""
-
-
-class ExportTarget:
-    """Files per area under the home's ``outbox/`` (JSON Lines and CSV), for facilitators who upload
-    into a platform without an API. Each contribution is in exactly one file, once."""
-
-    name = "export"
-
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.storage = ctx.storage
-
-    @staticmethod
-    def _key(area: str, ext: str) -> str:
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in area) or "area"
-        return f"outbox/{safe}.{ext}"
-
-    def exists(self, key: str) -> str | None:
-        with self._locked():
-            return self._find(key)
-
-    def _find(self, key: str) -> str | None:
-        for stored in self.storage.keys("outbox/"):
-            if stored.endswith(".jsonl"):
-                for line in self.storage.read(stored).decode("utf-8").splitlines():
-                    if line and json.loads(line).get("key") == key:
-                        return stored
-        return None
-
-    def send(self, post: Post) -> str:
-        with self._locked():  # runs in other processes append to the same files
-            return self._append(post)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        lock = self.storage.path("outbox/delivery.lock")
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with lock.open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def _append(self, post: Post) -> str:
-        jsonl, table = self._key(post.area, "jsonl"), self._key(post.area, "csv")
-        old = self.storage.read(jsonl) if self.storage.exists(jsonl) else b""
-        self.storage.write(jsonl, old + (json.dumps(post.as_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        if not self.storage.exists(table):
-            writer.writerow(["key", "area", "text", "submitted"])
-        writer.writerow([post.key, post.area, post.text, MARKER])
-        old = self.storage.read(table) if self.storage.exists(table) else b""
-        self.storage.write(table, old + buf.getvalue().encode("utf-8"))
-        return jsonl
 
 
 def target_for(ctx: ServiceContext) -> Target:
     kind = ctx.config.conversation
     if kind == "export":
-        return ExportTarget(ctx)
-    raise InvalidInput(f"Delivery to {kind!r} is not available yet; set FORMS_SERVICE_CONVERSATION=export.")
+        return ExportTarget(ctx.storage)
+    if kind == "discourse":
+        from ..conversation.discourse import DiscourseTarget
+
+        return DiscourseTarget(ctx.config.discourse)
+    raise InvalidInput(f"There is no delivery target {kind!r}; set FORMS_SERVICE_CONVERSATION=export.")
 
 
 def idempotency_key(ctx: ServiceContext, contribution_id: int) -> str:
@@ -203,7 +109,7 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
     for n, (entry_id, key, area, text) in enumerate(due):
         if not _claim(ctx, entry_id, now):
             continue  # another delivery run (another worker) has it
-        state, remote, error, wait = OutboxState.SENT, None, None, None
+        state, remote, error, wait, stop = OutboxState.SENT, None, None, None, False
         try:
             remote = target.exists(key)
             if remote is not None:
@@ -213,6 +119,7 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
                 delivered += 1
         except Retry as exc:
             state, error, wait = OutboxState.PENDING, exc.message, exc.wait
+            stop = exc.rate_limited  # the target asks us to slow down: the rest wait for the next run
         except Refused as exc:
             state, error = OutboxState.DEAD, exc.message
         with ctx.db.session() as s:
@@ -230,6 +137,9 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
         dead += state is OutboxState.DEAD
         if progress is not None:
             progress(n + 1, len(due))
+        if stop:
+            retrying += len(due) - n - 1
+            break
     result = RunResult(delivered, retrying, dead, already)
     if due:
         log.info("delivery run", extra={"delivered": delivered, "retrying": retrying, "dead": dead,

@@ -47,7 +47,7 @@ def test_ready_contributions_are_exported_once_and_held_ones_never(screened: Ser
 
 
 def test_an_answer_lost_after_the_file_was_written_is_not_sent_again(screened: ServiceContext) -> None:
-    target = delivery.ExportTarget(screened)
+    target = delivery.ExportTarget(screened.storage)
     with screened.db.session() as s:
         entry = s.scalars(select(OutboxEntry)).first()
         assert entry is not None

@@ -32,3 +32,20 @@ def test_defaults_and_values(tmp_path: Path) -> None:
 def test_bad_values_are_refused(tmp_path: Path, name: str, value: str, words: str) -> None:
     with pytest.raises(ConfigurationError, match=words):
         load_config({**base(tmp_path), name: value}, ensure_home=False)
+
+
+def test_the_discourse_target_needs_its_settings_and_never_repeats_the_key(tmp_path: Path) -> None:
+    env = {**base(tmp_path), "FORMS_SERVICE_CONVERSATION": "discourse"}
+    with pytest.raises(ConfigurationError, match="needs DISCOURSE_URL, DISCOURSE_API_KEY"):
+        load_config(env, ensure_home=False)
+    full = {**env, "DISCOURSE_URL": "https://forum.example.org/", "DISCOURSE_API_KEY": "s3cret-key",
+            "DISCOURSE_API_USERNAME": "paper-responses", "DISCOURSE_CATEGORIES": "staff=5, student=6"}
+    config = load_config(full, ensure_home=False)
+    assert config.discourse is not None and config.discourse.categories == {"staff": 5, "student": 6}
+    assert config.discourse.url == "https://forum.example.org" and "s3cret-key" not in repr(config)
+    for name, value, words in (("DISCOURSE_CATEGORIES", "staff:5", "area=category id pairs"),
+                               ("DISCOURSE_URL", "forum", "the forum's address"),
+                               ("DISCOURSE_RATE", "-1", "a positive number")):
+        with pytest.raises(ConfigurationError, match=words) as refused:
+            load_config({**full, name: value}, ensure_home=False)
+        assert "s3cret-key" not in str(refused.value)
