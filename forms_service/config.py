@@ -13,7 +13,8 @@
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
 | FORMS_SERVICE_SPOT_CHECK | 0.05 | the share of written answers the screen passes that are held all the same for a moderator's spot check (0 to 1) |
-| FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox) or `discourse` |
+| FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox), `discourse` or `webhook` |
+| WEBHOOK_URL, WEBHOOK_SECRET | (none) | the receiver's address and the key the body is signed with (needed for `webhook`) |
 | DISCOURSE_URL | (none) | the forum's address (needed for `discourse`) |
 | DISCOURSE_API_KEY | (none) | an admin API key (never logged) |
 | DISCOURSE_API_USERNAME | (none) | the account that posts (a dedicated "paper responses" user) |
@@ -39,7 +40,14 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 WORKER_MODES = ("embedded", "off", "celery")
-CONVERSATIONS = ("export", "discourse")
+CONVERSATIONS = ("export", "discourse", "webhook")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    secret: str = field(repr=False)
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class Config:
     conversation: str = "export"
     delivery_attempts: int = 8
     discourse: DiscourseSettings | None = None
+    webhook: WebhookSettings | None = None
 
     @property
     def scans_dir(self) -> Path:
@@ -127,6 +136,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         raise ConfigurationError(f"FORMS_SERVICE_CONVERSATION must be one of {', '.join(CONVERSATIONS)} "
                                  f"(found {conversation!r}).")
     discourse = _discourse(env) if conversation == "discourse" else None
+    webhook = _webhook(env) if conversation == "webhook" else None
     raw_attempts = env.get("FORMS_SERVICE_DELIVERY_ATTEMPTS") or "8"
     if not raw_attempts.strip().isdigit() or not 1 <= int(raw_attempts) <= 100:
         raise ConfigurationError("FORMS_SERVICE_DELIVERY_ATTEMPTS must be a whole number from 1 to 100 "
@@ -147,7 +157,20 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         conversation=conversation,
         delivery_attempts=int(raw_attempts),
         discourse=discourse,
+        webhook=webhook,
     )
+
+
+def _webhook(env: Mapping[str, str]) -> WebhookSettings:
+    """The receiver's settings, checked; messages never repeat the secret."""
+    missing = [n for n in ("WEBHOOK_URL", "WEBHOOK_SECRET") if not (env.get(n) or "").strip()]
+    if missing:
+        raise ConfigurationError(f"FORMS_SERVICE_CONVERSATION=webhook needs {', '.join(missing)}.")
+    url = env["WEBHOOK_URL"].strip()
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
+        raise ConfigurationError(f"WEBHOOK_URL must be the receiver's address, such as "
+                                 f"https://example.org/contributions (found {url!r}).")
+    return WebhookSettings(url, env["WEBHOOK_SECRET"].strip())
 
 
 def _discourse(env: Mapping[str, str]) -> DiscourseSettings:

@@ -51,6 +51,10 @@ def target_for(ctx: ServiceContext) -> Target:
         from ..conversation.discourse import DiscourseTarget
 
         return DiscourseTarget(ctx.config.discourse)
+    if kind == "webhook":
+        from ..conversation.webhook import WebhookTarget
+
+        return WebhookTarget(ctx.config.webhook)
     raise InvalidInput(f"There is no delivery target {kind!r}; set FORMS_SERVICE_CONVERSATION=export.")
 
 

@@ -49,3 +49,16 @@ def test_the_discourse_target_needs_its_settings_and_never_repeats_the_key(tmp_p
         with pytest.raises(ConfigurationError, match=words) as refused:
             load_config({**full, name: value}, ensure_home=False)
         assert "s3cret-key" not in str(refused.value)
+
+
+def test_the_webhook_target_needs_its_settings_and_never_repeats_the_secret(tmp_path: Path) -> None:
+    env = {**base(tmp_path), "FORMS_SERVICE_CONVERSATION": "webhook"}
+    with pytest.raises(ConfigurationError, match="needs WEBHOOK_URL, WEBHOOK_SECRET"):
+        load_config(env, ensure_home=False)
+    config = load_config({**env, "WEBHOOK_URL": "https://example.org/in", "WEBHOOK_SECRET": "sh-secret"},
+                         ensure_home=False)
+    assert config.webhook is not None and config.webhook.url == "https://example.org/in"
+    assert "sh-secret" not in repr(config)
+    with pytest.raises(ConfigurationError, match="the receiver's address") as refused:
+        load_config({**env, "WEBHOOK_URL": "example", "WEBHOOK_SECRET": "sh-secret"}, ensure_home=False)
+    assert "sh-secret" not in str(refused.value)
