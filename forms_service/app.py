@@ -23,7 +23,7 @@ from .context import ServiceContext
 from .errors import FormsServiceError
 from .logs import configure_logging
 from .services import jobs
-from .web import admin, auth, home, moderate, printing, questionnaires, scans, verify
+from .web import admin, auth, delivery, home, moderate, printing, questionnaires, scans, verify
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -60,7 +60,8 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
     csrf.init_app(app)
 
     auth.init_app(app)
-    for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp):
+    for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp,
+               delivery.bp):
         app.register_blueprint(bp)
 
     csrf.exempt(api_bp)

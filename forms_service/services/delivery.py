@@ -25,6 +25,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from ..context import ServiceContext
 from ..conversation import Post, Refused, Retry, Target
 from ..conversation.files import ExportTarget
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..registry import JobHandle, periodic, task
 from ..states import READY, OutboxState
 from ..store.models import Contribution, OutboxEntry, utcnow
@@ -178,8 +179,66 @@ def counts(ctx: ServiceContext) -> dict[str, int]:
 def retry_dead(ctx: ServiceContext, entry_id: int) -> None:
     """An administrator sends a dead letter again (after fixing what the target refused)."""
     with ctx.db.session() as s:
-        s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.DEAD)
-                  .values(state=OutboxState.PENDING, next_attempt_at=utcnow(), attempts=0))
+        done = s.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.DEAD)
+                         .values(state=OutboxState.PENDING, next_attempt_at=utcnow(), attempts=0)
+                         .execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("That delivery is not a dead letter (any more); nothing was changed.")
+
+
+def withhold_dead(ctx: ServiceContext, user_id: int, entry_id: int, reason: str) -> None:
+    """An administrator withholds a dead letter's contribution: it is never delivered."""
+    from ..states import ContributionState
+    from ..store.models import ModerationAction
+
+    if not reason.strip():
+        raise InvalidInput("Say why it is withheld (the reason is kept in the moderation log).")
+    with ctx.db.session() as s:
+        entry = s.get(OutboxEntry, entry_id)
+        if entry is None or entry.state != OutboxState.DEAD:
+            raise Conflict("That delivery is not a dead letter (any more); nothing was changed.")
+        c = s.get(Contribution, entry.contribution_id)
+        assert c is not None
+        c.state, c.reason, c.updated_at = ContributionState.WITHHELD, reason.strip()[:1000], utcnow()
+        s.add(ModerationAction(contribution_id=c.id, user_id=user_id, action="withhold", old_text=c.text,
+                               new_text=c.text, note=f"dead letter: {reason.strip()[:1000]}", at=utcnow()))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    area: str | None
+    text: str
+    attempts: int
+    error: str | None
+
+
+def dead_letters(ctx: ServiceContext, *, limit: int = 200) -> list[DeadLetter]:
+    """Deliveries that failed for good and whose contribution is still ready, oldest first."""
+    with ctx.db.session() as s:
+        rows = s.execute(select(OutboxEntry, Contribution.area, Contribution.text)
+                         .join(Contribution, Contribution.id == OutboxEntry.contribution_id)
+                         .where(OutboxEntry.state == OutboxState.DEAD, Contribution.state.in_(READY))
+                         .order_by(OutboxEntry.id).limit(limit)).all()
+    return [DeadLetter(e.id, area, text, e.attempts, e.last_error) for e, area, text in rows]
+
+
+def by_area(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Contributions per area: held, passed, released, withheld; delivered and dead letters."""
+    from sqlalchemy import func
+
+    with ctx.db.session() as s:
+        states = s.execute(select(Contribution.area, Contribution.state, func.count())
+                           .group_by(Contribution.area, Contribution.state)).all()
+        sent = s.execute(select(Contribution.area, OutboxEntry.state, func.count())
+                         .join(Contribution, Contribution.id == OutboxEntry.contribution_id)
+                         .group_by(Contribution.area, OutboxEntry.state)).all()
+    areas: dict[str, dict[str, Any]] = {}
+    for area, cstate, n in states:
+        areas.setdefault(area or "(none)", {"area": area or "(none)"})[str(cstate)] = int(n)
+    for area, ostate, n in sent:
+        areas.setdefault(area or "(none)", {"area": area or "(none)"})[f"outbox_{ostate}"] = int(n)
+    return sorted(areas.values(), key=lambda a: a["area"])
 
 
 @task("deliver")

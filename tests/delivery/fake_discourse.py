@@ -1,6 +1,7 @@
 """A forum on 127.0.0.1 that speaks Discourse's API shape (POST /posts.json, GET /t/external_id/<key>.json)
 and misbehaves on request: 500s, 429 with Retry-After, answers slower than the client waits, connections
-dropped before or after the topic is made, 422 for a title it has seen."""
+dropped before or after the topic is made, answers delayed after the topic is made, 422 for a title it
+has seen."""
 
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def _handler(forum: Forum) -> type[BaseHTTPRequestHandler]:
                                           "category": body.get("category"), "external_id": body.get("external_id")}
             if fault == "drop-after":
                 return self._drop()  # made, and the answer lost
+            if fault == "slow-after":
+                time.sleep(forum.slow_seconds)  # made; the answer comes late (a client may die meanwhile)
             self._answer(200, {"id": topic_id * 10, "topic_id": topic_id, "post_number": 1})
 
     return Handler

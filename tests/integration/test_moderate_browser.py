@@ -71,3 +71,19 @@ def test_moderate_with_the_keyboard_alone(held_server: LiveServer, page, tmp_pat
         assert [t for _i, _a, t in moderation.ready(ctx)] == ["ring me on [contact details removed] about the bins"]
     finally:
         ctx.close()
+
+
+def test_the_delivery_page_for_administrators(held_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(held_server.url + "/sign-in")
+    page.fill("#name", held_server.admin)
+    page.fill("#password", held_server.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(held_server.url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Delivery").click()
+    assert "Contributions per area" in page.inner_text("main")
+    no_violations(page)
+    page.get_by_role("button", name="Deliver what is ready now").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "delivered" in page.inner_text(".flash")
+    no_violations(page)
