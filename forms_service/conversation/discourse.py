@@ -68,17 +68,18 @@ class DiscourseTarget:
                                    headers={"Api-Key": settings.api_key, "Api-Username": settings.username,
                                             "Accept": "application/json"})
         self._gap = 60.0 / settings.rate_per_minute
-        self._next = 0.0
-        self._lock = threading.Lock()
+
+    _next: dict[str, float] = {}  # per forum, for every run of this process: a run does not reset the pace
+    _lock = threading.Lock()
 
     def _pace(self) -> None:
-        """At most DISCOURSE_RATE requests a minute from this process."""
+        """At most DISCOURSE_RATE requests a minute from this process, across delivery runs."""
         with self._lock:
             now = time.monotonic()
-            wait = self._next - now
-            self._next = max(now, self._next) + self._gap
-        if wait > 0:
-            time.sleep(wait)
+            due = self._next.get(self.settings.url, 0.0)
+            self._next[self.settings.url] = max(now, due) + self._gap
+        if due > now:
+            time.sleep(due - now)
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self._pace()

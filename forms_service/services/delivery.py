@@ -112,11 +112,13 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
     random.SystemRandom().shuffle(due)  # the forum's timestamps must not give away the scanning order
     delivered = retrying = dead = already = 0
     for n, (entry_id, key, area, text) in enumerate(due):
-        if not _claim(ctx, entry_id, now):
+        tried = _claim(ctx, entry_id, now)
+        if tried is None:
             continue  # another delivery run (another worker) has it
         state, remote, error, wait, stop = OutboxState.SENT, None, None, None, False
         try:
-            remote = target.exists(key)
+            # only an entry tried before may have arrived: a first attempt costs one request
+            remote = target.exists(key) if tried else None
             if remote is not None:
                 already += 1
             else:
@@ -130,7 +132,6 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
         with ctx.db.session() as s:
             entry = s.get(OutboxEntry, entry_id)
             assert entry is not None
-            entry.attempts += 1
             if state is OutboxState.PENDING and entry.attempts >= ctx.config.delivery_attempts:
                 state = OutboxState.DEAD
             entry.state, entry.last_error = state, error
@@ -156,15 +157,19 @@ CLAIM = timedelta(minutes=5)
 """How long a run holds an entry it is sending: a run that dies leaves it due again after this."""
 
 
-def _claim(ctx: ServiceContext, entry_id: int, now: datetime) -> bool:
-    """Take an entry for this run: pushing its due time forward, only if it is still due (one
-    conditional update, so two runs never send the same entry at once)."""
+def _claim(ctx: ServiceContext, entry_id: int, now: datetime) -> int | None:
+    """Take an entry for this run, counting the attempt before it is made (a run that dies mid-send
+    leaves the count, so the next run asks the target first): its due time moves on, only if it is
+    still due, in one conditional update, so two runs never send it at once. Returns the attempts
+    made before this one, or None when another run has it."""
     with ctx.db.session() as s:
         done = s.execute(update(OutboxEntry).where(
             OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.PENDING,
-            OutboxEntry.next_attempt_at <= now).values(next_attempt_at=utcnow() + CLAIM)
-            .execution_options(synchronize_session=False))
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+            OutboxEntry.next_attempt_at <= now).values(next_attempt_at=utcnow() + CLAIM,
+                                                      attempts=OutboxEntry.attempts + 1)
+            .returning(OutboxEntry.attempts).execution_options(synchronize_session=False))
+        after = done.scalar()
+        return None if after is None else int(after) - 1
 
 
 def counts(ctx: ServiceContext) -> dict[str, int]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from forms_lab.fake_discourse import API_KEY, Forum, running_forum
 from forms_service.config import DiscourseSettings
 from forms_service.context import ServiceContext
 from forms_service.conversation import Post
@@ -16,7 +17,6 @@ from forms_service.conversation.discourse import DiscourseTarget, sentence_case,
 from forms_service.services import delivery, moderation
 from forms_service.store.models import OutboxEntry, Response, utcnow
 from tests.delivery.conftest import WRITTEN
-from tests.delivery.fake_discourse import API_KEY, Forum, running_forum
 
 
 @pytest.fixture

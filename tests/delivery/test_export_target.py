@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from forms_service.context import ServiceContext
 from forms_service.services import delivery, moderation
-from forms_service.store.models import OutboxEntry
+from forms_service.store.models import OutboxEntry, utcnow
 from tests.delivery.conftest import WRITTEN
 
 
@@ -53,7 +53,10 @@ def test_an_answer_lost_after_the_file_was_written_is_not_sent_again(screened: S
         assert entry is not None
         key, contribution_id = entry.key, entry.contribution_id
     [(_, area, text)] = [r for r in moderation.ready(screened) if r[0] == contribution_id]
-    target.send(delivery.Post(key, area, text))  # written, then the process died before marking it sent
+    assert delivery._claim(screened, entry.id, utcnow()) == 0  # a run takes it (its first attempt) ...
+    target.send(delivery.Post(key, area, text))  # ... writes it, and dies before marking it sent
+    with screened.db.session() as s:  # five minutes on, the dead run's claim has run out
+        s.execute(update(OutboxEntry).values(next_attempt_at=utcnow()))
     result = delivery.deliver(screened)
     assert (result.already, result.delivered) == (1, 1)
     assert [x["key"] for x in exported(screened)].count(key) == 1

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from forms_lab.fake_discourse import API_KEY, running_forum
 from forms_service.context import ServiceContext
 from forms_service.services import delivery, moderation
 from forms_service.states import OutboxState
 from forms_service.store.models import OutboxEntry, utcnow
-from tests.delivery.fake_discourse import API_KEY, running_forum
 
 
 def test_a_killed_delivery_run_loses_nothing_and_posts_nothing_twice(screened: ServiceContext, moderator) -> None:  # type: ignore[no-untyped-def]
