@@ -81,6 +81,16 @@ def act(contribution_id: int) -> Any:
     return redirect(url_for("moderate.index"))
 
 
+@bp.post("/renew")
+@roles_required("moderator")
+def renew() -> Any:
+    """Keep the answer on screen held while the moderator works (the page calls this)."""
+    if not TokenForm().validate_on_submit():
+        raise InvalidInput("This page was out of date; reload it.")
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    return {"held": moderation.renew(service_context(), int(current_user.id), ids)}
+
+
 @bp.get("/audit")
 @roles_required("administrator")
 def audit() -> Any:

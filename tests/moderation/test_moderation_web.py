@@ -16,6 +16,8 @@ def test_a_moderator_redacts_and_releases_and_sees_markup_as_text(
     page = client.get("/moderate/").get_data(as_text=True)
     assert "call me on <mark" in page and "phone" in page  # the first held answer, its phone number marked
     item = int(re.search(r'id="moderate" data-id="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    renewed = client.post("/moderate/renew", data={"csrf_token": csrf_token(page), "ids": [str(item), "999999"]})
+    assert renewed.get_json() == {"held": [item]}  # the page keeps its answer held; not someone else's
     done = client.post(f"/moderate/{item}", data={"csrf_token": csrf_token(page), "action": "redact",
                                                   "finding": "1"}, follow_redirects=True)
     page = done.get_data(as_text=True)

@@ -37,6 +37,14 @@
     event.preventDefault();
   });
   form.addEventListener("submit", function () { form.dataset.sent = "1"; });
+  /* keep the answer held while the moderator reads and edits: renew at half the lease */
+  var seconds = parseInt(form.dataset.leaseSeconds || "300", 10);
+  setInterval(function () {
+    var body = new URLSearchParams();
+    body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    body.append("ids", form.dataset.id);
+    fetch(form.dataset.renewUrl, { method: "POST", body: body, credentials: "same-origin" });
+  }, Math.max(10, seconds / 2) * 1000);
   var first = form.querySelector("button[value=release]");
   if (first) { first.focus(); }
 })();
