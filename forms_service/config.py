@@ -13,6 +13,8 @@
 | FORMS_SERVICE_CELERY_QUEUE | forms-service | the Celery queue's name, also the prefix of every Redis key the service uses |
 | FORMS_SERVICE_AUTO_ACCEPT | on | `on`: readings at or above the fitted thresholds are accepted without a person; a confidence such as `0.999`: only readings at least that sure (never below the fitted thresholds); `off`: a person verifies every field |
 | FORMS_SERVICE_SPOT_CHECK | 0.05 | the share of written answers the screen passes that are held all the same for a moderator's spot check (0 to 1) |
+| FORMS_SERVICE_DENY_NAMES | (none) | a file of names the screen always holds (one a line, or a staff directory export: its first column) |
+| FORMS_SERVICE_ALLOW_WORDS | (none) | a file of words the screen never takes for a name or abuse (one a line) |
 | FORMS_SERVICE_CONVERSATION | export | where contributions are delivered: `export` (files per area under $FORMS_SERVICE_HOME/outbox), `discourse` or `webhook` |
 | WEBHOOK_URL, WEBHOOK_SECRET | (none) | the receiver's address and the key the body is signed with (needed for `webhook`) |
 | DISCOURSE_URL | (none) | the forum's address (needed for `discourse`) |
@@ -79,6 +81,9 @@ class Config:
     auto_accept_min: float = 0.0
     #: the share of passed written answers held for a moderator's spot check
     spot_check_rate: float = 0.05
+    #: the deployment's word lists for the screen (files, read when they change)
+    deny_names: Path | None = None
+    allow_words: Path | None = None
     #: where contributions are delivered, and how often a failing delivery is tried
     conversation: str = "export"
     delivery_attempts: int = 8
@@ -154,6 +159,8 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         celery_queue=celery_queue,
         auto_accept_min=auto_accept_min,
         spot_check_rate=spot_check_rate,
+        deny_names=Path(env["FORMS_SERVICE_DENY_NAMES"]) if env.get("FORMS_SERVICE_DENY_NAMES") else None,
+        allow_words=Path(env["FORMS_SERVICE_ALLOW_WORDS"]) if env.get("FORMS_SERVICE_ALLOW_WORDS") else None,
         conversation=conversation,
         delivery_attempts=int(raw_attempts),
         discourse=discourse,

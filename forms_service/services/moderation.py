@@ -60,14 +60,37 @@ class Item:
     areas: tuple[str, ...]  # where it may be moved
 
 
-_SCREENER: Screener | None = None
+_SCREENERS: dict[tuple[Any, ...], Screener] = {}
 
 
-def screener() -> Screener:
-    global _SCREENER
-    if _SCREENER is None:
-        _SCREENER = Screener(Settings())
-    return _SCREENER
+def screener(ctx: ServiceContext | None = None) -> Screener:
+    """The screener, with the deployment's word lists (``FORMS_SERVICE_DENY_NAMES``,
+    ``FORMS_SERVICE_ALLOW_WORDS``); built again when a list file changes. A configured list that
+    cannot be read stops screening with one sentence: nothing is passed without it."""
+    files = (ctx.config.deny_names, ctx.config.allow_words) if ctx is not None else (None, None)
+    key = tuple((str(f), f.stat().st_mtime_ns) if f is not None and f.exists() else None for f in files)
+    if key not in _SCREENERS:
+        deny, allow = (_word_list(f) for f in files)
+        _SCREENERS.clear()
+        _SCREENERS[key] = Screener(Settings(deny_names=tuple(deny), allow_words=tuple(allow)))
+    return _SCREENERS[key]
+
+
+def _word_list(path: Any) -> list[str]:
+    """One entry a line (a staff directory export: its first column); blank lines and # comments skipped.
+    A full name adds each of its words of three letters or more."""
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"The word list {path} cannot be read ({exc.strerror}).") from None
+    words: list[str] = []
+    for line in lines:
+        entry = line.split(",")[0].strip().strip('"')
+        if entry and not entry.startswith("#"):
+            words += [w for w in entry.split() if len(w) >= 3]
+    return words
 
 
 def _task(contribution_id: int) -> str:
@@ -130,7 +153,7 @@ def _screen_responses(ctx: ServiceContext, response_ids: list[int]) -> int:
             texts.append(text)
     if not rows:
         return 0
-    found = screener().screen_many(texts)
+    found = screener(ctx).screen_many(texts)
     now, rate = utcnow(), ctx.config.spot_check_rate
     made = 0
     with ctx.db.session() as s:
@@ -296,10 +319,10 @@ def act(ctx: ServiceContext, user_id: int, contribution_id: int, action: str, *,
             delivery.enqueue(ctx, s, c)  # in the same transaction as the release
         elif action == "edit":
             c.text = _checked_text(text)
-            c.findings = [f.as_dict() for f in screener().screen(c.text)]
+            c.findings = [f.as_dict() for f in screener(ctx).screen(c.text)]
         elif action == "redact":
             c.text = _redacted(c.text, c.findings or [], spans)
-            c.findings = [f.as_dict() for f in screener().screen(c.text)]
+            c.findings = [f.as_dict() for f in screener(ctx).screen(c.text)]
         elif action == "move":
             areas = _areas(ctx, s, c)
             if area not in areas:
@@ -317,7 +340,7 @@ def act(ctx: ServiceContext, user_id: int, contribution_id: int, action: str, *,
                 Contribution.response_id == c.response_id, Contribution.field_id == c.field_id)) or 0)
             new = []
             for n, part in enumerate(parts, start=top + 1):
-                found = [f.as_dict() for f in screener().screen(part)]
+                found = [f.as_dict() for f in screener(ctx).screen(part)]
                 new.append(Contribution(response_id=c.response_id, field_id=c.field_id, part=n, area=c.area,
                                         text=part, findings=found, state=ContributionState.HELD,
                                         spot_check=False, created_at=now, updated_at=now))

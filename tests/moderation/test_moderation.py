@@ -114,3 +114,21 @@ def test_a_spot_check_holds_what_the_screen_passed(screened: ServiceContext) -> 
     clean = made["Respect for each other, always"]
     assert clean.state == "held" and clean.spot_check and clean.findings == []
     assert moderation.ready(screened) == []
+
+
+def test_the_deployments_word_lists_reach_the_screen(ctx: ServiceContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from forms_service.errors import InvalidInput
+
+    names = tmp_path / "directory.csv"
+    names.write_text("name,department\n# a staff directory export\nPat Wibberley,Estates\n", encoding="utf-8")
+    allow = tmp_path / "allow.txt"
+    allow.write_text("priya\n", encoding="utf-8")
+    ctx.config = ctx.config.with_(deny_names=names, allow_words=allow)
+    found = moderation.screener(ctx).screen("ask wibberley, or thank priya")
+    assert [(f.kind, "ask wibberley, or thank priya"[f.start:f.end]) for f in found] == [("name", "wibberley")]
+    # a list that is configured but not there stops screening (nothing is passed without it) in one sentence
+    ctx.config = ctx.config.with_(deny_names=tmp_path / "missing.csv")
+    with pytest.raises(InvalidInput, match="missing.csv cannot be read"):
+        moderation.screener(ctx)
