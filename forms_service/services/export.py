@@ -28,7 +28,7 @@ from .responses import ResponseInfo, count_responses, list_responses
 __all__ = ["count_responses", "iter_records", "record", "write_csv", "write_jsonl"]
 
 
-def _layout(ctx: ServiceContext, cache: dict[tuple[str, str, str], Layout], r: ResponseInfo) -> Layout:
+def layout_of(ctx: ServiceContext, cache: dict[tuple[str, str, str], Layout], r: ResponseInfo) -> Layout:
     key = (r.questionnaire, r.version, r.variant)
     if key not in cache:
         layout = find_layout(ctx, *key)
@@ -42,7 +42,7 @@ def iter_records(ctx: ServiceContext, offset: int = 0, limit: int | None = None)
     """Export records in a stable order (by response), ``limit`` at a time from ``offset``."""
     layouts: dict[tuple[str, str, str], Layout] = {}
     for r in list_responses(ctx, offset, limit):
-        yield record(_layout(ctx, layouts, r), r)
+        yield record(layout_of(ctx, layouts, r), r)
 
 
 def record(layout: Layout, r: ResponseInfo) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import String as SqlString
 from sqlalchemy import cast as sql_cast
-from sqlalchemy import delete, exists, func, literal, or_, select, update
+from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
@@ -34,7 +34,7 @@ from ..questionnaire.model import FieldType
 from ..screening import KINDS, MAX_SCREENED, Finding, Screener, Settings, redact
 from ..states import READY, ContributionState, FieldState
 from ..store.models import Contribution, FieldReading, Lease, ModerationAction, Response, utcnow
-from . import delivery, questionnaires
+from . import delivery, leases, questionnaires
 from .responses import list_responses_by_id
 
 log = logging.getLogger(__name__)
@@ -127,14 +127,16 @@ def screen_ready(ctx: ServiceContext, response_ids: Iterable[int] | None = None)
 
 
 def _screen_responses(ctx: ServiceContext, response_ids: list[int]) -> int:
-    from .export import _layout  # the layout says which pages have fields (and so what is complete)
+    from .export import (
+        layout_of,  # the layout says which pages have fields (and so what is complete)
+    )
 
     layouts: dict[tuple[str, str, str], Any] = {}
     rows: list[dict[str, Any]] = []
     texts: list[str] = []
     rng = random.Random()
     for r in list_responses_by_id(ctx, response_ids):
-        layout = _layout(ctx, layouts, r)
+        layout = layout_of(ctx, layouts, r)
         if r.status({p.page for p in layout.pages if p.fields}).value != "complete":
             continue
         q = questionnaires.get_questionnaire(ctx, r.questionnaire, r.version)
@@ -197,22 +199,8 @@ def ready(ctx: ServiceContext, *, limit: int = 500, after: int = 0) -> list[tupl
 
 
 def _take(s: Session, user_id: int, ids: list[int]) -> set[int]:
-    now = utcnow()
-    tasks = [_task(i) for i in ids]
-    if not tasks:
-        return set()
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    stmt = upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + LEASE}
-                                 for t in tasks])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["task"], set_={"user_id": stmt.excluded.user_id, "taken_at": stmt.excluded.taken_at,
-                                       "expires_at": stmt.excluded.expires_at},
-        where=or_(Lease.expires_at <= now, Lease.user_id == user_id))
-    mine = set(s.scalars(stmt.returning(Lease.task)))
-    return {i for i, t in zip(ids, tasks, strict=True) if t in mine}
+    mine = leases.take(s, user_id, [_task(i) for i in ids], LEASE)
+    return {i for i in ids if _task(i) in mine}
 
 
 def next_items(ctx: ServiceContext, user_id: int, *, limit: int = 1) -> list[Item]:
@@ -269,14 +257,10 @@ def item(ctx: ServiceContext, contribution_id: int) -> Item:
 
 
 def renew(ctx: ServiceContext, user_id: int, ids: Iterable[int]) -> list[int]:
-    now = utcnow()
-    tasks = [_task(i) for i in ids]
+    ids = list(ids)
     with ctx.db.session() as s:
-        s.execute(update(Lease).where(Lease.task.in_(tasks), Lease.user_id == user_id, Lease.expires_at > now)
-                  .values(expires_at=now + LEASE))
-        held = set(s.scalars(select(Lease.task).where(Lease.task.in_(tasks), Lease.user_id == user_id,
-                                                      Lease.expires_at > now)))
-    return [int(t.split(":", 1)[1]) for t in tasks if t in held]
+        held = leases.renew(s, user_id, [_task(i) for i in ids], LEASE)
+    return [i for i in ids if _task(i) in held]
 
 
 def give_back(ctx: ServiceContext, user_id: int, contribution_id: int) -> None:

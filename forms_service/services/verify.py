@@ -37,7 +37,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     type_coerce,
     update,
@@ -61,7 +60,7 @@ from ..store.models import (
     Sheet,
     utcnow,
 )
-from . import moderation, questionnaires
+from . import leases, moderation, questionnaires
 from .responses import field_value
 
 log = logging.getLogger(__name__)
@@ -261,22 +260,9 @@ def _take_many(ctx: ServiceContext, user_id: int, reading_ids: list[int]) -> set
     """Lease as many of these tasks to ``user_id`` as nobody else holds, in one transaction; returns those."""
     if not reading_ids:
         return set()
-    now, tasks = utcnow(), [_task(i) for i in reading_ids]
+    tasks = [_task(i) for i in reading_ids]
     with ctx.db.session() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-        # one statement: a new hold, or this person's own or a run-out hold taken over; the
-        # holds someone else keeps are left alone and not returned
-        stmt = upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + LEASE}
-                                     for t in tasks])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["task"],
-            set_={"user_id": stmt.excluded.user_id, "taken_at": stmt.excluded.taken_at,
-                  "expires_at": stmt.excluded.expires_at},
-            where=or_(Lease.expires_at <= now, Lease.user_id == user_id))
-        mine = set(s.scalars(stmt.returning(Lease.task)))
+        mine = leases.take(s, user_id, tasks, LEASE)
     return {i for i, t in zip(reading_ids, tasks, strict=True) if t in mine}
 
 
@@ -361,13 +347,9 @@ def field_tasks(ctx: ServiceContext, reading_ids: list[int]) -> list[FieldTask]:
 
 def renew(ctx: ServiceContext, user_id: int, reading_ids: Iterable[int]) -> list[int]:
     """Extend this person's leases on these fields; returns the ids still theirs."""
-    now = utcnow()
     ids = [_task(i) for i in reading_ids]
     with ctx.db.session() as s:
-        s.execute(update(Lease).where(Lease.task.in_(ids), Lease.user_id == user_id, Lease.expires_at > now)
-                  .values(expires_at=now + LEASE))
-        held = set(s.scalars(select(Lease.task).where(Lease.task.in_(ids), Lease.user_id == user_id,
-                                                      Lease.expires_at > now)))
+        held = leases.renew(s, user_id, ids, LEASE)
     return [int(t.split(":", 1)[1]) for t in ids if t in held]
 
 
