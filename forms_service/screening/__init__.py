@@ -86,7 +86,8 @@ class Settings:
 _AT = r"(?:@|\s*\(at\)\s*|\s*\[at\]\s*|\s+at\s+)"
 _DOT = r"(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)"
 _WORD = r"[A-Za-z0-9_%+-]+"
-EMAIL = re.compile(rf"\b{_WORD}(?:{_DOT}{_WORD})*\s*@\s*[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,}}\b", re.I)
+EMAIL = re.compile(rf"\b{_WORD}(?:{_DOT}{_WORD})*\s*@\s*[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)*\s*\.\s*[A-Za-z]{{2,}}\b",
+                   re.I)
 SPELLED_EMAIL = re.compile(
     rf"\b{_WORD}(?:{_DOT}{_WORD})*{_AT}[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}(?:uk|com|org|net|edu|ac|co|gov|io)\b",
     re.I)
@@ -94,7 +95,12 @@ URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+|\b(?:[a-z0-9-]+\.)+(?:co\.uk
                  r"(?:/[^\s<>\"']*)?", re.I)
 POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b", re.I)
 # any two letters (people copy HMRC's own example prefix, QQ, as readily as a real one)
-NI_NUMBER = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.I)
+NI_NUMBER = re.compile(r"\b[A-Z]{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?\d{2}[\s-]?[A-D]\b", re.I)
+# a letter O written for a zero beside a digit ("2O1334455", "07700 9OO 190")
+_O_FOR_ZERO = re.compile(r"(?<=\d)[Oo]|[Oo](?=\d)")
+_SPOKEN = r"(?:(?:double|triple)\s+)?(?:oh|zero|nought|one|two|three|four|five|six|seven|eight|nine|\d)"
+# a number written as it is said: "oh seven seven double oh nine ..."
+SPOKEN_NUMBER = re.compile(rf"\b{_SPOKEN}(?:[\s,-]+{_SPOKEN})+\b", re.I)
 
 NICKNAMES = {
     # common diminutives the birth registers do not hold, by whether they are also English words
@@ -119,7 +125,15 @@ ROLES = (
     "business partner", "hod", "head of year", "pi", "chair", "convenor", "mentor", "chaplain", "rep",
     "vice chancellor", "vice-chancellor", "pvc", "provost", "bursar", "nurse", "doctor", "gp", "vc", "steward", "attendant", "gardener", "handyman",
     "barista", "bar staff", "server", "manageress", "principal", "registrar", "examiner", "invigilator",
+    "phd student", "pgr", "research student", "postgrad", "student rep", "dose", "hos", "director of student education",
 )
+# roles one person holds in a place: "our HoS" or "the registrar" points at them with no place named
+UNIQUE_ROLES = frozenset({
+    "head porter", "head of school", "head of department", "head of service", "head of year", "head", "director",
+    "dean", "pro-dean", "vice-chancellor", "vice chancellor", "vc", "pvc", "provost", "bursar", "registrar",
+    "principal", "hod", "hos", "dose", "director of student education", "warden", "chaplain", "head gardener",
+    "lab manager", "manageress", "programme leader", "course leader", "module leader", "module convenor",
+})
 PLACE_WORDS = (
     "estates", "chemistry", "physics", "maths", "mathematics", "biology", "geography", "history", "law",
     "medicine", "music", "english", "philosophy", "psychology", "engineering", "computing", "business",
@@ -151,16 +165,24 @@ _STRONG = {"fuck", "fucking", "fucker", "fucked", "fuckwit", "shit", "shite", "c
            "whore", "retard", "retarded", "spastic", "spaz", "scumbag", "knobhead", "bellend", "nonce", "dipshit",
            "douchebag", "paki", "nigger", "faggot", "dyke", "tranny", "gypo", "pikey", "kike", "wog", "coon",
            "spic", "chink", "raghead", "bullshit", "moron", "cretin", "imbecile", "scum", "fck", "fcking",
-           "effing", "kys", "dick", "knob", "motherfucker", "motherfuckers", "motherfucking", "ffs",
-           "wtf", "stfu"}
+           "effing", "kys", "motherfucker", "motherfuckers", "motherfucking", "ffs",
+           "wtf", "stfu", "fml", "muppet", "numpty", "pillock", "halfwit", "dimwit", "nitwit", "plonker", "gobshite", "cockwomble", "bint", "clusterfuck", "shitshow", "tosspot", "minger",
+           # other languages' commonest swearing, as people write it on an English form
+           "scheiße", "scheisse", "merde", "putain", "kurwa", "mierda", "joder", "cazzo", "vaffanculo", "puta",
+           "pendejo", "cabron", "cabrón", "blyat", "suka"}
+# what an abusive word is built on: in any word but the harmless ones (_SAFE_SUBSTRINGS), "clusterfuck"
+_ROOTS = ("fuck", "shit", "cunt", "wank", "twat")
 # words that sound abusive only about a person: "useless idiot", "he is pathetic"
 _ABOUT_PEOPLE = {"idiot", "idiots", "useless", "stupid", "pathetic", "disgusting", "incompetent", "clown", "clowns",
-                 "loser", "vile", "muppet", "numpty", "pillock", "knob", "dick", "crap", "hate", "die", "kill",
+                 "loser", "vile", "knob", "dick", "hate", "die", "kill",
                  "piss", "pissed", "arse", "chav", "fag", "douche", "parasite", "parasites", "greedy", "leech",
-                 "leeches", "hell", "lazy", "scrounger", "scroungers", "thick", "dumb", "ugly", "fat", "creep",
+                 "leeches", "lazy", "scrounger", "scroungers", "thick", "dumb", "ugly", "fat", "creep",
                  "creepy", "pervert", "perv", "sleazy", "snake", "rat", "pig", "pigs", "liar", "liars", "fraud",
                  "crook", "crooks", "thief", "thieves", "bully", "bullies", "nazi", "nazis", "freak", "freaks",
-                 "weirdo", "psycho", "thug", "thugs", "dinosaur", "dinosaurs", "joke"}
+                 "weirdo", "psycho", "thug", "thugs", "dinosaur", "dinosaurs", "git", "pillock", "muppet",
+                 "numpty", "vermin", "animal", "worm", "spineless", "cockroach", "brain-dead", "braindead",
+                 "halfwit", "dimwit", "nitwit", "dickhead", "bellend", "plonker", "prat", "wally", "tool",
+                 "hypocrite", "coward", "cowards", "sociopath", "parasitic"}
 THREATS = re.compile(
     r"\b(?:i\s*(?:'|’)?ll|i\s+will|i\s*(?:'|’)?m\s+going\s+to|gonna)\s+(?:burn|kill|hurt|smash|stab|shoot|beat|"
     r"batter|punch|get|find|sort)\b[^.!?]*"
@@ -171,16 +193,65 @@ THREATS = re.compile(
     r"|\bkill\s+(?:yourself|themselves|himself|herself)\b"
     r"|\bhope\s+(?:you|they|he|she|it)\s+(?:gets?|die|dies|rot|rots|burn|burns|suffer|suffers)\b[^.!?]*"
     r"|\b(?:sod|piss|bugger|fuck|eff)\s+off\b"
+    r"|\b(?:screw|sod|bugger|stuff)\s+(?:you|them|him|her|the\s+lot\s+of\s+you)\b"
+    r"|\bwatch\s+(?:your|his|her|their|my)\s+backs?\b"
+    r"|\b(?:someone|somebody|people|we)\s+(?:should|ought\s+to|will|needs?\s+to)\s+(?:smash|burn|key|torch|slash|"
+    r"beat|batter|punch|hit|deck|stab|kill|hurt|sort\s+out|do\s+in|lynch)\b[^.!?]*"
+    r"|\bi\s*(?:'|’)?ll\s+be\s+waiting\s+for\s+(?:you|him|her|them)\b[^.!?]*"
+    r"|\bhope\s+(?:you|they|he|she)\s+(?:choke|chokes|drown|drowns|get\s+hit|gets\s+hit|get\s+cancer)\b[^.!?]*"
+    r"|\bgo\s+back\s+to\s+(?:your|their|his|her)\s+own\s+country\b"
+    r"|\blittle\s+hitler\b"
+    r"|\b(?:go\s+to|burn\s+in|rot\s+in)\s+hell\b"
+    r"|\b(?:with|without)\s+(?:her|his|your|their)\s+(?:top|clothes|kit|shirt|knickers|pants)\s+off\b"
     r"|\bwaste\s+of\s+(?:oxygen|space|air|skin)\b", re.I)
 OBFUSCATED = re.compile(r"\b(?:f[\W_]*[u\*@#]+[\W_]*[c\*]+[\W_]*k\w*|f\*+\w*|sh[i1!\*]+te?\w*|c[\*u]+n[\*t]+s?"
                         r"|tw[a@\*]t|b[i1!\*]tch\w*|a[\*s]{2}hole|w[a@\*]nk\w*|b[a@\*]st[a@\*]rd)", re.I)
 _PEOPLE = re.compile(r"\b(?:you|he|she|they|him|her|them|his|their|your|is|are|was|were|being|a|an|such|total|"
-                     r"complete|bunch|lot|go|should)\b", re.I)
+                     r"complete|bunch|lot|go|should|those|these|right|utter|absolute)\b", re.I)
 _SAFE_SUBSTRINGS = ("scunthorpe", "assess", "classic", "essex", "cocktail", "therapist", "grape", "sussex",
                     "middlesex", "shitake", "shiitake", "dickens", "cockburn", "hancock", "penistone", "arsenal",
                     "passion", "bass", "cumbria", "analyse", "document", "shuttle")
 
-_TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]*")
+_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")  # a word in any script ("Przemysław", "Zoë")
+
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
+                    "october", "november", "december"})
+_BEFORE_DATE = re.compile(r"(?:\b(?:in|on|since|by|until|till|from|of|last|next|this|every|early|late|mid|"
+                          r"before|after|during|through|each)\s*[-\s])$", re.I)
+# towns and cities people travel from or compare with: a place, not a person, when written alone
+TOWNS = frozenset({
+    "york", "bradford", "wakefield", "huddersfield", "halifax", "harrogate", "keighley", "ilkley", "otley",
+    "dewsbury", "batley", "pudsey", "castleford", "pontefract", "selby", "barnsley", "doncaster", "rotherham",
+    "sheffield", "manchester", "liverpool", "preston", "lancaster", "hull", "scarborough", "whitby", "durham",
+    "newcastle", "sunderland", "middlesbrough", "darlington", "carlisle", "kendal", "lincoln", "nottingham",
+    "derby", "leicester", "birmingham", "coventry", "oxford", "cambridge", "london", "bristol", "bath", "exeter",
+    "plymouth", "cardiff", "swansea", "glasgow", "edinburgh", "aberdeen", "dundee", "belfast", "dublin",
+    "norwich", "ipswich", "reading", "brighton", "southampton", "portsmouth", "chester", "stockport", "bolton",
+    "wigan", "burnley", "blackburn", "blackpool", "skipton", "ripon", "beverley", "grimsby", "chesterfield",
+    "stoke", "crewe", "warrington", "salford", "oldham", "rochdale", "bury", "morley", "garforth", "wetherby",
+    "horsforth", "headingley", "chapeltown", "harehills", "kirkstall", "armley", "beeston", "holbeck",
+    "roundhay", "meanwood", "adel", "guiseley", "yeadon", "rawdon", "shipley", "bingley", "lagos", "delhi",
+    "mumbai", "beijing", "shanghai", "paris", "berlin", "madrid", "rome", "warsaw", "kyiv",
+})
+_TITLE_NOT_NAME = frozenset({"who", "what", "the", "and", "or", "of", "in", "on", "at", "to", "is", "was",
+                             "are", "a", "an", "no", "not"})
+# words people write that the name lists hold
+_TEXT_SPEAK = frozenset({"ty", "thx", "pls", "plz", "tbh", "idk", "lol", "omg", "ppl", "rly", "jk", "ngl"})
+
+
+def _spoken_digits(said: str) -> str:
+    """The digits of a number written as it is said ("double oh nine" -> "009")."""
+    names = {"oh": "0", "zero": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+             "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+    out, times = [], 1
+    for word in re.findall(r"[a-z]+|\d", said.lower()):
+        if word in ("double", "triple"):
+            times = 2 if word == "double" else 3
+            continue
+        out.append((names.get(word) or word) * times)
+        times = 1
+    return "".join(out)
 
 
 def _clean(text: str) -> str:
@@ -222,7 +293,9 @@ class Screener:
         self._role = re.compile(r"\b(?:the|our|my|your|their|a|this|that)\s+(?:[\w-]+\s+){0,2}?(?:"
                                 + "|".join(re.escape(r) for r in roles) + r")s?\b", re.I)
         # the place: a department or place word in any case, or capitalised words (a name of one)
-        self._at = re.compile(r"\s*(?i:in|at|from|of|on|for|who\s+runs|who\s+works\s+(?:in|at)|running)\s+"
+        self._at = re.compile(r"\s*(?:(?i:with\s+the)\s+[\w-]+\s+)?"
+                              r"(?i:in|at|from|of|on|for|who\s+runs|who\s+works\s+(?:in|at)|running|assigned\s+to|"
+                              r"based\s+in)\s+"
                               r"(?i:the\s+|our\s+|my\s+)?(?:(?i:school\s+of\s+\w+)|[A-Z]{2,5}\d{3,4}\b|(?i:"
                               + "|".join(re.escape(p) for p in places)
                               + r")\b|[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+)*)")
@@ -264,6 +337,11 @@ class Screener:
         import phonenumbers
 
         out: list[Finding] = []
+        numeric = text  # numbers as meant: a letter O beside a digit read as zero (offsets unchanged)
+        for _ in range(4):  # "9OO": each pass turns the O beside a digit
+            numeric, turned = _O_FOR_ZERO.subn("0", numeric)
+            if not turned:
+                break
         for m in EMAIL.finditer(text):
             out.append(Finding("email", m.start(), m.end(), 1.0, "an e-mail address"))
         for m in SPELLED_EMAIL.finditer(text):
@@ -272,19 +350,23 @@ class Screener:
         for m in URL.finditer(text):
             if not any(f.kind == "email" and f.start <= m.start() < f.end for f in out):
                 out.append(Finding("url", m.start(), m.end(), 0.9, "a web address"))
-        for pm in phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE):
+        for pm in phonenumbers.PhoneNumberMatcher(numeric, "GB", leniency=phonenumbers.Leniency.POSSIBLE):
             digits = re.sub(r"\D", "", pm.raw_string)
             if len(digits) >= 10:
                 out.append(Finding("phone", pm.start, pm.end, 1.0, "a phone number"))
-        for m in re.finditer(r"(?<![\d£$.,/])(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?![\d,])", text):
+        for m in re.finditer(r"(?<![\d£$.,/])(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?![\d,])", numeric):
             if not any(f.kind == "phone" and f.start <= m.start() < f.end for f in out):
                 out.append(Finding("phone", m.start(), m.end(), 0.9, "a phone number"))
+        for m in SPOKEN_NUMBER.finditer(text):
+            digits = _spoken_digits(m.group(0))
+            if len(digits) >= 10 and digits.startswith(("0", "44")):
+                out.append(Finding("phone", m.start(), m.end(), 0.9, "a phone number, written out in words"))
         for m in POSTCODE.finditer(text):
             out.append(Finding("postcode", m.start(), m.end(), 0.8, "a postcode"))
-        for m in NI_NUMBER.finditer(text):
+        for m in NI_NUMBER.finditer(numeric):
             out.append(Finding("id-number", m.start(), m.end(), 1.0, "a National Insurance number"))
         for pattern in self._ids:
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(numeric):
                 out.append(Finding("id-number", m.start(), m.end(), 1.0, "an ID number"))
         return out
 
@@ -299,21 +381,22 @@ class Screener:
         for i, (start, end, word) in enumerate(tokens):
             if start < skip_until:
                 continue
-            key = re.sub(r"['’]s$", "", word.lower()).strip("'’-")
+            key = _name_key(word)
             sentence_start = _sentence_start(text, start)
             capital = word[:1].isupper()
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            nxt_key = nxt[2].lower().strip("'’-") if nxt else ""
+            nxt_key = _name_key(nxt[2]) if nxt else ""
             if any(lowered.startswith(p, start) for p in self._places):
                 skip_until = start + max(len(p) for p in self._places if lowered.startswith(p, start))
                 continue
-            if key in self._allow:
+            if key in self._allow or key in _TEXT_SPEAK:
                 continue
             if key in self._deny:
                 out.append(Finding("name", start, end, 1.0, "a name on the configured list"))
                 continue
             if key in TITLES and nxt and text[end:nxt[0]].strip() in ("", ".") and (
-                    nxt[2][:1].isupper() or nxt_key in first or nxt_key in last) and not _after_is_place(text, nxt):
+                    nxt[2][:1].isupper() or nxt_key in first or nxt_key in last) and not _after_is_place(text, nxt) \
+                    and nxt_key not in _TITLE_NOT_NAME:
                 stop = nxt[1]
                 if i + 2 < len(tokens) and tokens[i + 2][2][:1].isupper() and tokens[i + 2][0] - stop <= 1 \
                         and tokens[i + 2][2].lower() in last:
@@ -323,10 +406,26 @@ class Screener:
                 continue
             if len(key) < 2 or (word.isupper() and len(word) <= 4 and not text.isupper()):
                 continue  # a letter, or an acronym (EDI, LUBS)
+            if key in WEEKDAYS or key in TOWNS or key in MONTHS and (
+                    _BEFORE_DATE.search(text[max(0, start - 12):start]) or re.match(r"\s*\d", text[end:end + 3])):
+                continue  # "on Tuesday", "from York", "in June", "May 2027"
+            if re.search(r"\b(?:st|saint)\.?\s+$", text[max(0, start - 7):start], re.I):
+                continue  # a saint's name is a place or a day ("St James's", "St Patrick's day")
+            if _in_place_name(text, tokens, i):
+                continue  # "Charles Thackrah building", "Henry Price flats"
             in_first, in_last = first.get(key), last.get(key)
+            if in_first is None and "-" in key:  # "Kerry-Ann", "Mary-Jane"
+                parts = [part for part in key.split("-") if part]
+                if parts and all(part in first for part in parts):
+                    in_first = (min(first[part][0] for part in parts), False)
             if in_first is None and key in NICKNAMES:
                 in_first = (0.0, NICKNAMES[key])
             if in_first is None and in_last is None:
+                # a capitalised word no list or dictionary holds, where the words around it speak of a
+                # person ("Oksana cleans our floor", "Przemysław from Estates"): a name the lists lack
+                if capital and key.isalpha() and not re.fullmatch(r"[A-Z]+s?", word) and key not in _words() \
+                        and (_NAMED_BY.search(text[max(0, start - 30):start]) or _DOES.match(text, end)):
+                    out.append(Finding("name", start, end, 0.5, "a word that reads as a name, by the words around it"))
                 continue
             if _after_is_place(text, (start, end, word)):
                 continue
@@ -365,19 +464,29 @@ class Screener:
             if after:
                 out.append(Finding("singling-out", m.start(), after.end(), 0.7,
                                    "a role with a place or department: it may point at one person"))
-            elif not m.group(0).lower().endswith("s") or m.group(0).lower().endswith(("ss", "us")):
-                # one person by their role ("the porter", "my supervisor"): few hold a given role, so a
-                # moderator looks (plural roles, "lecturers", speak of a group and pass)
+            elif _one_holder(m.group(0)):
+                # a role one person holds ("our HoS", "the head gardener"): it names them as surely
+                # as their name
+                out.append(Finding("singling-out", m.start(), m.end(), 0.6,
+                                   "a role one person holds: it points at them"))
+            elif _one_person(m.group(0)):
+                # one person by a role many hold ("the porter", "my supervisor"): those who know the
+                # writer know them, so a moderator looks ("a lecturer", "lecturers" pass)
                 out.append(Finding("singling-out", m.start(), m.end(), 0.4,
                                    "one person by their role: it may point at them"))
         for m in re.finditer(r"\b(?:the\s+)?only\s+(?:\w+\s+){0,3}?(?:person|one|man|woman|lecturer|member|"
                              r"student|black|white|asian|gay|disabled|female|male|professor|researcher|staff|"
-                             r"guy|girl|lady)\b[^.,;!?]*", text, re.I):
+                             r"guy|girl|lady|pgr|phd|postgrad|undergrad|international|deaf|blind|wheelchair|"
+                             r"trans|muslim|jewish|hindu|sikh|mature|parent|mum|dad|carer|lesbian|non-binary)\b"
+                             r"[^.,;!?]*", text, re.I):
             out.append(Finding("singling-out", m.start(), m.end(), 0.6, "an \"only …\" description"))
         for m in re.finditer(r"\b(?:the\s+)?only\s+(?:\w+\s+){0,4}?(?:in|on|at|of)\s+(?:our|the|my)\s+\w+[^.,;!?]*",
                              text, re.I):
             out.append(Finding("singling-out", m.start(), m.end(), 0.6, "an \"only …\" description"))
-        for m in re.finditer(r"\bthe\s+(?:\w+\s+)?(?:man|woman|guy|lady|girl|bloke|chap|lad|fella|person)\s+"
+        for m in re.finditer(r"\bthe\s+(?:\w+\s+)?(?:man|woman|guy|lady|girl|bloke|chap|lad|fella|person|"
+                             r"(?:phd\s+|pgr\s+|postgrad\s+|research\s+)?student)\s+"
+                             r"(?:in\s+room|who|with\s+the|behind\s+the)\s+[^.,;!?]*"
+                             r"|\bthe\s+(?:\w+\s+)?(?:man|woman|guy|lady|girl|bloke|chap|lad|fella|person)\s+"
                              r"(?:in|at|on|from|behind|with|who)\s+[^.,;!?]*", text, re.I):
             out.append(Finding("singling-out", m.start(), m.end(), 0.6, "a description of one person"))
         roles = "|".join(re.escape(r) for r in ROLES)
@@ -411,12 +520,18 @@ class Screener:
             out.append(Finding("abuse", m.start(), m.end(), 0.8, "a threat or a hostile demand"))
         # letters spaced out ("s h i t") are read as one word
         for m in re.finditer(r"\b(?:[a-z][ .]){2,}[a-z]\b", text, re.I):
-            if re.sub(r"[ .]", "", m.group(0)).lower() in _STRONG:
+            joined = re.sub(r"[ .]", "", m.group(0)).lower()
+            if joined in _STRONG or joined.rstrip("s") in _STRONG or joined in _ABOUT_PEOPLE:
                 out.append(Finding("abuse", m.start(), m.end(), 0.9, "an abusive word, spaced out"))
-        for m in re.finditer(r"\b[\w*@#$!]+\b", text):
+        for m in re.finditer(r"(?<![\w*@#$!])[\w*@#$!]*[\w*]", text):
             word = m.group(0).lower()
+            decoded = word.translate(_LEET)
+            if any(c in word for c in "*@#$!130") and any(r in decoded for r in _ROOTS) \
+                    and not any(a <= m.start() < b for a, b in safe):
+                out.append(Finding("abuse", m.start(), m.end(), 0.85, "an abusive word, disguised"))
+                continue
             if "*" in word or any(c in word for c in "@#$!") and word[:1].isalpha():
-                pattern = re.compile("^" + re.sub(r"[*@#$!]", ".", re.escape(word).replace("\\*", "*")) + "$")
+                pattern = re.compile("^" + "".join("." if c in "*@#$!" else re.escape(c) for c in word) + "$")
                 if any(pattern.match(w) or pattern.match(w + "s") for w in _STRONG) \
                         and not any(a <= m.start() < b for a, b in safe):
                     out.append(Finding("abuse", m.start(), m.end(), 0.85, "an abusive word, disguised"))
@@ -424,10 +539,11 @@ class Screener:
             word = m.group(0).lower().strip("'’-")
             if word in allowed or any(a <= m.start() < b for a, b in safe):
                 continue
-            stem = word[:-1] if word.endswith("s") and word[:-1] in _STRONG else word
-            if word in _STRONG or stem in _STRONG:
+            stem = _singular(word)
+            if word in _STRONG or stem in _STRONG or any(r in word for r in _ROOTS):
                 out.append(Finding("abuse", m.start(), m.end(), 0.9, "an abusive or offensive word"))
-            elif word in _ABOUT_PEOPLE and _PEOPLE.search(text[max(0, m.start() - 25):m.start()]):
+            elif (word in _ABOUT_PEOPLE or stem in _ABOUT_PEOPLE) \
+                    and _PEOPLE.search(text[max(0, m.start() - 25):m.start()]):
                 out.append(Finding("abuse", m.start(), m.end(), 0.6, "an insult aimed at someone"))
         for m in OBFUSCATED.finditer(text):
             if not any(a <= m.start() < b for a, b in safe) and m.group(0).lower() not in allowed:
@@ -450,8 +566,67 @@ _BEFORE_NAME = re.compile(r"(?:\bname\s+is|\bi\s*['’]?\s*a?m|\bcalled|\bask\s+
                           re.I)
 _AFTER_NAME = re.compile(r"\s*(?:,\s*)?(?:(?:in|from|at)\s+(?:the\s+)?(?:[A-Z]\w+|" + "|".join(PLACE_WORDS) + r")\b"
                          r"|the\s+(?:" + "|".join(re.escape(r) for r in ROLES) + r")\b"
+                         r"|on\s+(?:the\s+)?(?:" + "|".join(PLACE_WORDS) + r")\b"
                          r"|(?:runs|ran|organised|organized|sorted|helped|told|teaches|taught|works|worked|retires|"
+                         r"cleans|cleaned|fixed|fixes|looks\s+after|is\s+(?:a|an|the|our|my)\s+|"
                          r"said|says|gave|makes|made|shouted|always|never|deserves|should\s+be)\b)", re.I)
+
+
+_LEET = str.maketrans({"$": "s", "@": "a", "1": "i", "!": "i", "3": "e", "0": "o", "*": "u", "#": "u"})
+
+
+def _singular(word: str) -> str:
+    """A plural's singular, as far as the word lists need it ("numpties", "muppets", "wankers")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("ch", "sh", "ss")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _one_person(role: str) -> bool:
+    """A determiner and a singular role, not "a"/"an" ("my tutor", not "a tutor" or "the tutors")."""
+    words = role.lower().split()
+    return words[0] not in ("a", "an") and (not words[-1].endswith("s") or words[-1].endswith(("ss", "us")))
+
+
+def _one_holder(role: str) -> bool:
+    """A determiner and a role ("our HoS", "the new registrar") that one person holds: a unique
+    role after any determiner but "a"/"an"."""
+    words = role.split()
+    if words[0].lower() in ("a", "an"):
+        return False
+    if len(words) > 1 and all(w[:1].isupper() for w in words[1:]) and not words[-1].endswith("s"):
+        return True  # an office in capitals ("the University Secretary")
+    rest = " ".join(words[1:]).lower()
+    return any(rest == r or rest.endswith(" " + r) for r in UNIQUE_ROLES)
+
+
+def _name_key(word: str) -> str:
+    """How a word is looked up in the name lists: lower case, no possessive, no accents, no
+    apostrophe inside ("Zoë's" -> "zoe", "O'Neill" -> "oneill")."""
+    key = re.sub(r"['’]s$", "", word.lower()).strip("'’-")
+    key = "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))
+    return key.replace("'", "").replace("’", "")
+
+
+def _in_place_name(text: str, tokens: Sequence[tuple[int, int, str]], i: int) -> bool:
+    """The word begins or continues a run of capitalised words that names a place ("Charles
+    Thackrah building", "Marjorie and Arnold Ziff Building")."""
+    j = i
+    while j + 1 < len(tokens) and tokens[j + 1][2][:1].isupper() and tokens[j + 1][0] - tokens[j][1] <= 1:
+        j += 1
+    return j > i and _after_is_place(text, tokens[j])
+
+
+# what marks a word no list holds as a person's name: being called one, or doing what people do
+_NAMED_BY = re.compile(r"(?:\bname\s+is|\bcalled|\bask\s+for|\bthanks?(?:\s+you)?(?:\s+to)?|\bspeak\s+to|"
+                       r"\btalk\s+to|\bsigned)\s*[,:]?\s*$", re.I)
+_DOES = re.compile(r"\s*(?:,\s*)?(?:(?i:in|from|at|on)\s+(?:(?i:the)\s+)?(?:[A-Z][\w&'-]+|(?i:"
+                   + "|".join(PLACE_WORDS) + r"))\b"
+                   r"|(?i:the\s+(?:" + "|".join(re.escape(r) for r in ROLES) + r")\b)"
+                   r"|(?i:runs|ran|organised|organized|sorted|helped|told|teaches|taught|works|worked|retires|"
+                   r"cleans|cleaned|fixed|fixes|said|says|gave|makes|made|shouted|deserves|looks\s+after)\b)")
 
 
 def _person_context(text: str, start: int, end: int) -> bool:
@@ -465,7 +640,7 @@ def _sentence_start(text: str, start: int) -> bool:
 
 def _after_is_place(text: str, token: tuple[int, int, str]) -> bool:
     """The word is part of a building's or a room's name ("Parkinson Building", "Grant Hall")."""
-    return bool(re.match(r"\s+(?:building|library|hall|halls|house|centre|center|theatre|lecture|court|road|"
+    return bool(re.match(r"\s+(?:building|library|hall|halls|house|centre|center|theatre|lecture|court|road|flats|"
                          r"street|lane|park|wing|room|quarter|market|arcade|station|campus|village|square|"
                          r"group|bowl|institute|museum|gallery|bridge|square|prize|award|"
                          r"scholarship|fund|funding|report|act|law|effect|syndrome|disease)\b",
