@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from forms_lab.degrade import PRESETS
 from forms_lab.measures import edit_distance, upper_bound
@@ -48,6 +49,7 @@ from forms_service.questionnaire import load_definition
 from forms_service.services import export, ingest, jobs
 from forms_service.services.questionnaires import sync_definitions
 from forms_service.sheets import new_sheet_id
+from forms_service.store.models import FieldReading, Response
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "layouts" / "big-leeds-conversation" / "2026-11"  # the committed layout files
@@ -77,10 +79,13 @@ def _set_keys(kind: str, shown: Any, truth: Any) -> int:
     return 1
 
 
-def queued_fields(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+def queued_fields(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: dict[str, str],
+                  paper: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     """What this batch left for a person, with the truth: tick-box fields as [field, type,
-    confidence, shown, truth] (pooled over runs by ``keystrokes``, as a real queue pools batches),
-    and the keys its written answers take with the OCR suggestion and from nothing."""
+    confidence, shown, truth, paper] (pooled over runs by ``keystrokes``, as a real queue pools
+    batches; ``paper``: a 1-bit scan shows no mark, so only the paper form can settle it), and the
+    keys its written answers take with the OCR suggestion and from nothing."""
+    paper = paper or set()
     out: dict[str, Any] = {"choice": [], "text_fields": 0, "text_keys": 0, "text_keys_unaided": 0}
     for rec in records:
         truth = sheets[rec["sheet"]].truth
@@ -92,24 +97,37 @@ def queued_fields(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: 
                 out["text_keys"] += edit_distance(answer["value"], truth[fid] or "") + 1
                 out["text_keys_unaided"] += len(truth[fid] or "") + 1
             else:
-                out["choice"].append([fid, kinds[fid], answer["confidence"], answer["value"], truth[fid]])
+                out["choice"].append([fid, kinds[fid], answer["confidence"], answer["value"], truth[fid],
+                                      (rec["sheet"], fid) in paper])
     return out
 
 
 def keystrokes(fields: list[list[Any]]) -> dict[str, int]:
     """A person clearing a queue of tick-box fields, knowing the truth: keys on grid screens (a
     screen per question, 50 tiles, least certain first: Enter, plus arrows to each wrong tile and the
-    keys that correct it) and on single-field screens (the corrections, then Enter)."""
+    keys that correct it) and on single-field screens (the corrections, then Enter).
+
+    A field only the paper can settle (a 1-bit scan showing no mark) arrives on the grid marked
+    "cannot tell" and costs it nothing; it is counted apart (``paper``, and ``paper_marked`` when
+    the respondent had ticked something the scan lost), with the keys a person holding the paper
+    takes on its single-field screen (``paper_keys``). ``fields`` and both key counts are of the
+    others, the fields a picture can settle."""
     by_field: dict[str, list[list[Any]]] = {}
     for f in fields:
         by_field.setdefault(f[0], []).append(f)
-    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0}
+    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0,
+           "paper": 0, "paper_marked": 0, "paper_keys": 0}
     for group in by_field.values():
+        for f in [f for f in group if len(f) > 5 and f[5]]:
+            out["paper"] += 1
+            out["paper_marked"] += f[4] not in (None, [])
+            out["paper_keys"] += _set_keys(f[1], f[3], f[4]) + 1
+        group = [f for f in group if not (len(f) > 5 and f[5])]
         group.sort(key=lambda f: f[2])
         for start in range(0, len(group), GRID_SIZE):
             screen = group[start:start + GRID_SIZE]
             keys, at = 1, 0  # Enter confirms the screen; the cursor starts on the first tile
-            for i, (_fid, kind, _conf, shown, truth) in enumerate(screen):
+            for i, (_fid, kind, _conf, shown, truth, *_paper) in enumerate(screen):
                 fix = _set_keys(kind, shown, truth)
                 if fix:
                     keys += abs(i // GRID_COLUMNS - at // GRID_COLUMNS) + abs(i % GRID_COLUMNS - at % GRID_COLUMNS)
@@ -153,6 +171,10 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         jobs.run_now(ctx, batch.job_id)
         seconds = time.perf_counter() - started
         records = list(export.iter_records(ctx))
+        with ctx.db.session() as s:
+            paper = {(sheet, fid) for sheet, fid, details in s.execute(
+                select(Response.sheet_id, FieldReading.field_id, FieldReading.details)
+                .join(Response, Response.id == FieldReading.response_id)) if (details or {}).get("paper")}
         ctx.close()
     text_ids = {f.id for f in q.fields() if f.type.value == "text"}
     choice = auto = wrong = written = blank_lost = text_auto = 0
@@ -186,7 +208,7 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
         "mistakes": mistakes, "held": dict(held),
-        "queued": queued_fields(records, sheets, {f.id: f.type.value for f in q.fields()}),
+        "queued": queued_fields(records, sheets, {f.id: f.type.value for f in q.fields()}, paper),
     }
 
 
@@ -239,10 +261,15 @@ def main() -> None:
         if not pool:
             continue
         k = keystrokes(pool)
-        print(f"  {name}: {k['fields']} tick-box fields ({k['shown_wrong']} shown wrong), "
-              f"{k['grid_keys'] / k['fields']:.3f} keys a field on grid screens "
-              f"({k['screens'] / k['fields']:.3f} of them confirming, {k['screens']} screens), "
-              f"{k['single_keys'] / k['fields']:.2f} on single-field screens")
+        fields = max(k["fields"], 1)
+        print(f"  {name}: {k['fields']} tick-box fields a picture can settle ({k['shown_wrong']} shown wrong), "
+              f"{k['grid_keys'] / fields:.3f} keys a field on grid screens "
+              f"({k['screens'] / fields:.3f} of them confirming, {k['screens']} screens), "
+              f"{k['single_keys'] / fields:.2f} on single-field screens")
+        if k["paper"]:
+            print(f"    and {k['paper']} only the paper can settle (a 1-bit scan shows no mark; "
+                  f"{k['paper_marked']} of them were ticked): {k['paper_keys'] / k['paper']:.2f} keys a field "
+                  f"with the paper in hand")
     written = {k: sum(r["queued"][k] for r in results) for k in ("text_fields", "text_keys", "text_keys_unaided")}
     if written["text_fields"]:
         print(f"  {written['text_fields']} written answers: {written['text_keys']} keys with the OCR suggestion, "

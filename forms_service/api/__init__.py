@@ -203,7 +203,7 @@ def _task_json(t: verify.FieldTask) -> dict[str, Any]:
         "question": t.question, "options": [{"value": o.value, "label": o.label} for o in t.options],
         "value": t.value, "suggestion": t.suggestion, "confidence": t.confidence,
         "image_url": f"/api/v1/queue/{t.id}/image" if t.has_image else None,
-        "blind": t.blind,
+        "blind": t.blind, "paper": t.paper,
     }
 
 

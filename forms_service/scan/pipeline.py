@@ -40,7 +40,7 @@ from .errors import AlignmentError
 from .fiducials import Alignment, align_layout_page
 from .files import PageImage
 from .identify import MIN_SCORE, Identified, identify_page
-from .marks import read_choice_fields
+from .marks import read_choice_fields, shows_ink
 from .pagecode import find_page_code, turn_image, turn_upright
 from .writing import read_text_area
 
@@ -296,7 +296,11 @@ def _read_fields(
                     crop=None if reading.auto else alignment.warp(image, READ_DPI, rect=boxes_rect(lf)),
                     details={"boxes": {b.value: b.state for b in reading.boxes},
                              "ambiguous": reading.ambiguous, "cancelled": reading.cancelled,
-                             "box_rects": {b.value: [round(v, 2) for v in b.rect] for b in lf.boxes}},
+                             "box_rects": {b.value: [round(v, 2) for v in b.rect] for b in lf.boxes},
+                             # a 1-bit scan with no ink in any box cannot show whether a light mark
+                             # was there: only the paper can
+                             **({"paper": True} if bilevel and not reading.auto and not any(
+                                 shows_ink(b.features) for b in reading.boxes) else {})},
                 )
             )
     return results

@@ -113,6 +113,7 @@ class FieldTask:
     blind: bool = False  # typed without the OCR suggestion (blind entry, or double-blind keying)
     keying: int = 0  # under double-blind keying: how many people typed it before (2: they disagreed)
     state: FieldState = FieldState.QUEUED
+    paper: bool = False  # a 1-bit scan showing no mark: a light one may have been lost, only the paper tells
 
 
 def _task(reading_id: int) -> str:
@@ -341,7 +342,7 @@ def field_tasks(ctx: ServiceContext, reading_ids: list[int]) -> list[FieldTask]:
                                      None if blind else fr.suggestion, float(fr.confidence), bool(fr.crop_key),
                                      batch, blind=blind,
                                      keying=int(keyed.get(fr.id, 0)) if kind == "text" and double else 0,
-                                     state=FieldState(fr.state))
+                                     state=FieldState(fr.state), paper=bool((fr.details or {}).get("paper")))
     return [found[i] for i in reading_ids if i in found]
 
 

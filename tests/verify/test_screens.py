@@ -46,3 +46,52 @@ def test_the_next_screen_is_fetched_ahead_and_the_answer_goes_in_the_background(
     # the screen after the one fetched ahead is yet another field
     assert field_id(client.get(f"/verify/field?kind=choice&after={following}").get_data(as_text=True)) not in (
         now, following)
+
+
+def test_a_1_bit_scan_showing_no_mark_is_left_for_the_paper(ctx: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    """A black-and-white scan turns a pencil tick white: a field with no ink in any box is never
+    settled as "none ticked" from the picture; its grid tile arrives as "cannot tell" with a note,
+    and its single-field screen and the API say to look at the paper."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    import pypdfium2
+    from PIL import Image
+
+    from forms_service.pdfium import PDFIUM_LOCK
+    from forms_service.questionnaire import load_definition
+    from forms_service.render import render_pdf
+    from forms_service.services import ingest, jobs
+    from tests.conftest import SHIPPED
+
+    q = load_definition(SHIPPED).questionnaire
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "blank.pdf"
+        render_pdf(q, "standard", pdf, copies=1)
+        with PDFIUM_LOCK:
+            doc = pypdfium2.PdfDocument(str(pdf))
+            grey = doc[1].render(scale=200 / 72, grayscale=True).to_pil().convert("L")
+            doc.close()
+    buf = io.BytesIO()
+    grey.point(lambda v: 255 if v > 128 else 0).convert("1").save(buf, format="PNG", dpi=(200, 200))
+    batch = ingest.accept_files(ctx, [("blank-1bit.png", buf.getvalue())])
+    jobs.run_now(ctx, batch.job_id)
+
+    vera, headers = verifier("vera")
+    items = client.get("/api/v1/queue?limit=20&kind=choice", headers=headers).get_json()["items"]
+    assert items and all(i["paper"] for i in items)  # every box blank on a 1-bit page
+    for i in items:
+        client.post(f"/api/v1/queue/{i['id']}/release", headers=headers)
+
+    sign_in(client, "vera")
+    grid = client.get("/verify/grid").get_data(as_text=True)
+    assert "No mark shows on this black-and-white scan" in grid
+    tiles = re.findall(r'name="cannot-(\d+)" value="1" tabindex="-1"( checked)?', grid)
+    assert tiles and all(checked for _id, checked in tiles)  # Enter leaves them for a closer look
+    data = {"csrf_token": csrf_token(grid), "type": "single_choice", "action": "confirm",
+            "ids": [i for i, _ in tiles], **{f"cannot-{i}": "1" for i, _ in tiles}}
+    client.post("/verify/grid", data=data)
+    single = client.get("/verify/field?kind=choice").get_data(as_text=True)
+    assert "Look at the paper form" in single
+    assert verify.field_task(ctx, field_id(single)).paper
