@@ -23,7 +23,18 @@ from .context import ServiceContext
 from .errors import FormsServiceError
 from .logs import configure_logging
 from .services import jobs
-from .web import admin, auth, delivery, home, moderate, printing, questionnaires, scans, verify
+from .web import (
+    admin,
+    auth,
+    delivery,
+    home,
+    moderate,
+    printing,
+    questionnaires,
+    retention,
+    scans,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -61,7 +72,7 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
 
     auth.init_app(app)
     for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp,
-               delivery.bp):
+               delivery.bp, retention.bp):
         app.register_blueprint(bp)
 
     csrf.exempt(api_bp)

@@ -428,6 +428,42 @@ def deliver() -> None:
 
 
 @main.command()
+@click.option("--older-than", "older_than", type=click.IntRange(0, 3650), default=None, metavar="DAYS",
+              help="Delete scans received more than DAYS days ago (default: what the retention settings say is due).")
+@click.option("--all", "everything", is_flag=True, help="Delete every scan's images now, and the blank forms.")
+@click.option("--include-waiting", is_flag=True,
+              help="Also delete scans a person still needs (a page to identify, a field to verify).")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def purge(older_than: int | None, everything: bool, include_waiting: bool, yes: bool) -> None:
+    """Delete scan files, page pictures, field crops and blank forms past retention (answers stay)."""
+    from .services import retention
+
+    if older_than is not None and everything:
+        raise InvalidInput("Give --older-than DAYS or --all, not both.")
+    with service_context() as ctx:
+        due = retention.rule(ctx, older_than_days=older_than, everything=everything)
+        counts = retention.preview(ctx, due)
+        files = counts["due"] + (counts["waiting"] if include_waiting else 0)
+        if not yes and files:
+            if not sys.stdin.isatty():
+                raise InvalidInput(f"This would delete the images of {files} scan file"
+                                       f"{'s' if files != 1 else ''} ({due.rule}); add --yes to go ahead.")
+            click.confirm(f"Delete the images of {files} scan file{'s' if files != 1 else ''} ({due.rule})? "
+                          "Answers stay; the pictures cannot be brought back", abort=True)
+        with progress_bar(1, "Deleting") as bar:
+            state = {"done": 0}
+
+            def advance(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - state["done"])
+                state["done"] = done
+
+            result = retention.purge(ctx, trigger="cli", older_than_days=older_than, everything=everything,
+                                     include_waiting=include_waiting, progress=advance)
+    click.echo(result.sentence())
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="The file to write (default: standard output).")

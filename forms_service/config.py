@@ -24,6 +24,8 @@
 | DISCOURSE_RATE | 60 | requests a minute the service allows itself (Discourse's default admin API limit) |
 | DISCOURSE_TIMEOUT | 10 | seconds to wait for the forum's answer |
 | FORMS_SERVICE_DELIVERY_ATTEMPTS | 8 | attempts before a contribution the target keeps failing becomes a dead letter |
+| FORMS_SERVICE_CLOSING_DATE | (none) | the consultation's closing date (YYYY-MM-DD): scan images are deleted FORMS_SERVICE_RETENTION_DAYS after it |
+| FORMS_SERVICE_RETENTION_DAYS | 30 | days scan images are kept after the closing date (or, with none set, after they were received) |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -37,6 +39,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from .errors import ConfigurationError
@@ -89,6 +92,10 @@ class Config:
     delivery_attempts: int = 8
     discourse: DiscourseSettings | None = None
     webhook: WebhookSettings | None = None
+    #: retention: scan images are deleted this many days after the consultation closes (or,
+    #: with no closing date, after they were received)
+    closing_date: date | None = None
+    retention_days: int = 30
 
     @property
     def scans_dir(self) -> Path:
@@ -146,6 +153,16 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
     if not raw_attempts.strip().isdigit() or not 1 <= int(raw_attempts) <= 100:
         raise ConfigurationError("FORMS_SERVICE_DELIVERY_ATTEMPTS must be a whole number from 1 to 100 "
                                  f"(found {raw_attempts!r}).")
+    raw_days = (env.get("FORMS_SERVICE_RETENTION_DAYS") or "30").strip()
+    if not raw_days.isdigit() or int(raw_days) > 3650:
+        raise ConfigurationError("FORMS_SERVICE_RETENTION_DAYS must be a whole number of days from 0 to 3650 "
+                                 f"(found {raw_days!r}).")
+    raw_closing = (env.get("FORMS_SERVICE_CLOSING_DATE") or "").strip()
+    try:
+        closing_date = date.fromisoformat(raw_closing) if raw_closing else None
+    except ValueError:
+        raise ConfigurationError("FORMS_SERVICE_CLOSING_DATE must be the consultation's closing date as "
+                                 f"YYYY-MM-DD, such as 2027-03-31 (found {raw_closing!r}).") from None
     return Config(
         home=home,
         layouts=layouts,
@@ -165,6 +182,8 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         delivery_attempts=int(raw_attempts),
         discourse=discourse,
         webhook=webhook,
+        closing_date=closing_date,
+        retention_days=int(raw_days),
     )
 
 

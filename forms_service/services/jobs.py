@@ -17,7 +17,7 @@ from ..errors import NotFound
 from ..jobs import queue
 from ..jobs.queue import JobInfo
 from ..jobs.worker import EmbeddedWorker
-from . import delivery, ingest, printing  # noqa: F401  (they register their tasks)
+from . import delivery, ingest, printing, retention  # noqa: F401  (they register their tasks)
 
 __all__ = ["JobInfo", "get_job", "run_celery_worker", "run_now", "run_workers", "start_worker"]
 

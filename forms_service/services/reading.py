@@ -23,12 +23,13 @@ from sqlalchemy import select
 
 from .. import storage
 from ..context import ServiceContext
+from ..errors import NotFound
 from ..layout import Layout
 from ..scan import PageImage, PageRejected, load_pages
 from ..scan.calibration import Calibration, load_calibration
 from ..scan.pipeline import IDENTIFIED_NOTE, PageProblem, PageRead, read_page
 from ..sheets import PageCode
-from ..states import ScanPageState
+from ..states import ScanFileState, ScanPageState
 from ..store.models import PrintRun, QuestionnaireVersion, ScanFile, ScanPage, Sheet, utcnow
 from . import layouts, responses
 
@@ -179,5 +180,9 @@ def stored_file(ctx: ServiceContext, file_id: int) -> StoredFile:
 
 def load_page(ctx: ServiceContext, file_id: int, source_index: int) -> PageImage | PageRejected:
     """One page of a stored scan file, decoded again (for a person's second look)."""
+    with ctx.db.session() as s:
+        row = s.get(ScanFile, file_id)
+        if row is not None and row.state == ScanFileState.PURGED:
+            raise NotFound("This scan was deleted by the retention purge: only the paper form can show the page now.")
     f = stored_file(ctx, file_id)
     return next(p for p in load_pages(ctx.storage.read(f.key), f.filename) if p.source_index == source_index)

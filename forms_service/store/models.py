@@ -379,3 +379,22 @@ class Keying(Base):
                                                 index=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"v": text}
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Purge(Base):
+    """One run of the retention purge: what it deleted, counted (never which respondent's)."""
+
+    __tablename__ = "purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule, cli, web, api
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    rule: Mapped[str] = mapped_column(String(200))  # what was due, in words
+    include_waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    files: Mapped[int] = mapped_column(Integer, default=0)  # scan files whose originals were deleted
+    pages: Mapped[int] = mapped_column(Integer, default=0)  # page pictures
+    crops: Mapped[int] = mapped_column(Integer, default=0)  # field crops
+    blanks: Mapped[int] = mapped_column(Integer, default=0)  # blank-form files
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    kept_waiting: Mapped[int] = mapped_column(Integer, default=0)  # due files kept: a person still needs them

@@ -87,3 +87,21 @@ def test_the_delivery_page_for_administrators(held_server: LiveServer, page) -> 
         page.keyboard.press("Enter")
     assert "delivered" in page.inner_text(".flash")
     no_violations(page)
+
+
+def test_the_retention_page_for_administrators(held_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(held_server.url + "/sign-in")
+    page.fill("#name", held_server.admin)
+    page.fill("#password", held_server.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(held_server.url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Retention").click()
+    assert "scans received more than 30 days ago" in page.inner_text("main")
+    no_violations(page)
+    page.get_by_role("button", name="Delete now").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Nothing to delete" in page.inner_text(".flash")
+    no_violations(page)
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

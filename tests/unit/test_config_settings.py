@@ -20,6 +20,10 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     config = load_config({**base(tmp_path), "FORMS_SERVICE_SPOT_CHECK": "20%", "FORMS_SERVICE_DELIVERY_ATTEMPTS": "3",
                           "FORMS_SERVICE_CONVERSATION": "Export"}, ensure_home=False)
     assert (config.spot_check_rate, config.conversation, config.delivery_attempts) == (0.2, "export", 3)
+    assert (config.closing_date, config.retention_days) == (None, 30)
+    config = load_config({**base(tmp_path), "FORMS_SERVICE_CLOSING_DATE": "2027-03-31",
+                          "FORMS_SERVICE_RETENTION_DAYS": "0"}, ensure_home=False)
+    assert (str(config.closing_date), config.retention_days) == ("2027-03-31", 0)
 
 
 @pytest.mark.parametrize(("name", "value", "words"), [
@@ -28,6 +32,9 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     ("FORMS_SERVICE_CONVERSATION", "carrier-pigeon", "must be one of export"),
     ("FORMS_SERVICE_DELIVERY_ATTEMPTS", "0", "a whole number from 1 to 100"),
     ("FORMS_SERVICE_DELIVERY_ATTEMPTS", "many", "a whole number from 1 to 100"),
+    ("FORMS_SERVICE_RETENTION_DAYS", "-1", "a whole number of days from 0 to 3650"),
+    ("FORMS_SERVICE_RETENTION_DAYS", "a month", "a whole number of days from 0 to 3650"),
+    ("FORMS_SERVICE_CLOSING_DATE", "31/03/2027", "as YYYY-MM-DD"),
 ])
 def test_bad_values_are_refused(tmp_path: Path, name: str, value: str, words: str) -> None:
     with pytest.raises(ConfigurationError, match=words):

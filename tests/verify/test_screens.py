@@ -57,7 +57,6 @@ def test_a_1_bit_scan_showing_no_mark_is_left_for_the_paper(ctx: ServiceContext,
     from pathlib import Path
 
     import pypdfium2
-    from PIL import Image
 
     from forms_service.pdfium import PDFIUM_LOCK
     from forms_service.questionnaire import load_definition
