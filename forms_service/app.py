@@ -27,6 +27,7 @@ from .web import (
     admin,
     auth,
     delivery,
+    demographics,
     home,
     moderate,
     printing,
@@ -72,7 +73,7 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
 
     auth.init_app(app)
     for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp,
-               delivery.bp, retention.bp):
+               delivery.bp, retention.bp, demographics.bp):
         app.register_blueprint(bp)
 
     csrf.exempt(api_bp)

@@ -427,6 +427,31 @@ def deliver() -> None:
         sys.exit(1)
 
 
+@main.command("export-demographics")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="The file to write (default: standard output).")
+def export_demographics(output: Path | None) -> None:
+    """The "about you" answers counted by group, small cells suppressed (JSON)."""
+    import json
+
+    from .services import demographics
+
+    with service_context() as ctx:
+        body = json.dumps({"items": demographics.report(ctx)}, indent=1, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(body, nl=False)
+        return
+    if output.is_dir():
+        raise InvalidInput(f"--output {output} is a folder; give a file name such as {output / 'about-you.json'}.")
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_text(body, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    click.echo(f"Wrote the \"about you\" counts to {output}.", err=True)
+
+
 @main.command()
 @click.option("--older-than", "older_than", type=click.IntRange(0, 3650), default=None, metavar="DAYS",
               help="Delete scans received more than DAYS days ago (default: what the retention settings say is due).")

@@ -26,6 +26,7 @@
 | FORMS_SERVICE_DELIVERY_ATTEMPTS | 8 | attempts before a contribution the target keeps failing becomes a dead letter |
 | FORMS_SERVICE_CLOSING_DATE | (none) | the consultation's closing date (YYYY-MM-DD): scan images are deleted FORMS_SERVICE_RETENTION_DAYS after it |
 | FORMS_SERVICE_RETENTION_DAYS | 30 | days scan images are kept after the closing date (or, with none set, after they were received) |
+| FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS | (none) | "about you" questions also counted against each other: `age:gender,disability:ethnicity` |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -96,6 +97,8 @@ class Config:
     #: with no closing date, after they were received)
     closing_date: date | None = None
     retention_days: int = 30
+    #: "about you" questions counted against each other as well as by group: (question, question)
+    demographic_crossings: tuple[tuple[str, str], ...] = ()
 
     @property
     def scans_dir(self) -> Path:
@@ -163,6 +166,15 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
     except ValueError:
         raise ConfigurationError("FORMS_SERVICE_CLOSING_DATE must be the consultation's closing date as "
                                  f"YYYY-MM-DD, such as 2027-03-31 (found {raw_closing!r}).") from None
+    crossings: list[tuple[str, str]] = []
+    for item in (env.get("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS") or "").split(","):
+        if not item.strip():
+            continue
+        pair = [p.strip() for p in item.split(":")]
+        if len(pair) != 2 or not all(re.fullmatch(r"[a-z][a-z0-9_-]*", p) for p in pair) or pair[0] == pair[1]:
+            raise ConfigurationError("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS must be pairs of two different question "
+                                     f"ids, such as age:gender,disability:ethnicity (found {item.strip()!r}).")
+        crossings.append((pair[0], pair[1]))
     return Config(
         home=home,
         layouts=layouts,
@@ -184,6 +196,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         webhook=webhook,
         closing_date=closing_date,
         retention_days=int(raw_days),
+        demographic_crossings=tuple(crossings),
     )
 
 

@@ -19,6 +19,7 @@ from ..errors import FormsServiceError, InvalidInput
 from ..http import service_context, wake_worker
 from ..services import (
     delivery,
+    demographics,
     export,
     ingest,
     jobs,
@@ -330,3 +331,10 @@ def delivery_run() -> Any:
     result = delivery.deliver(service_context())
     return jsonify({"delivered": result.delivered, "waiting_to_retry": result.retrying,
                     "dead_letters": result.dead, "found_delivered": result.already})
+
+
+@bp.get("/demographics")
+@token_required("analyst")
+def demographics_report() -> Any:
+    """The "about you" counts, by group, small cells suppressed (the same as ``forms-service export-demographics``)."""
+    return jsonify({"items": demographics.report(service_context())})

@@ -121,6 +121,10 @@ def openapi_document() -> dict[str, Any]:
                     "texts": {"type": "array", "items": {"type": "string"}},
                     "spans": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
                                                          "minItems": 2, "maxItems": 2}}}})},
+            "/api/v1/demographics": {"get": _op(
+                "The \"about you\" answers of complete responses, counted by group (and configured crossings): "
+                "counts 1-9 suppressed (null), the rest rounded to 5, with secondary suppression",
+                ["analyst"])},
             "/api/v1/delivery/run": {"post": _op(
                 "Deliver the contributions that are ready now (the same as forms-service deliver): "
                 "counts delivered, waiting to retry, dead letters, and found delivered already",

@@ -105,3 +105,12 @@ def test_the_retention_page_for_administrators(held_server: LiveServer, page) ->
     no_violations(page)
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_the_about_you_page_for_analysts(held_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    added = held_server.cli("user", "add", "ann", "--role", "analyst", "--password-stdin", input=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    sign_in(page, held_server, "ann")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="About you").click()
+    assert "counted together" in page.inner_text("main")
+    no_violations(page)

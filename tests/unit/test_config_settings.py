@@ -24,6 +24,9 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     config = load_config({**base(tmp_path), "FORMS_SERVICE_CLOSING_DATE": "2027-03-31",
                           "FORMS_SERVICE_RETENTION_DAYS": "0"}, ensure_home=False)
     assert (str(config.closing_date), config.retention_days) == ("2027-03-31", 0)
+    config = load_config({**base(tmp_path), "FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS": " age:gender, disability:ethnicity "},
+                         ensure_home=False)
+    assert config.demographic_crossings == (("age", "gender"), ("disability", "ethnicity"))
 
 
 @pytest.mark.parametrize(("name", "value", "words"), [
@@ -35,6 +38,8 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     ("FORMS_SERVICE_RETENTION_DAYS", "-1", "a whole number of days from 0 to 3650"),
     ("FORMS_SERVICE_RETENTION_DAYS", "a month", "a whole number of days from 0 to 3650"),
     ("FORMS_SERVICE_CLOSING_DATE", "31/03/2027", "as YYYY-MM-DD"),
+    ("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS", "age", "pairs of two different question ids"),
+    ("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS", "age:age", "pairs of two different question ids"),
 ])
 def test_bad_values_are_refused(tmp_path: Path, name: str, value: str, words: str) -> None:
     with pytest.raises(ConfigurationError, match=words):
