@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..context import ServiceContext
@@ -36,7 +36,7 @@ from ..conversation.files import ExportTarget
 from ..errors import Conflict, InvalidInput
 from ..registry import JobHandle, periodic, task
 from ..states import READY, OutboxState
-from ..store.models import Contribution, OutboxEntry, utcnow
+from ..store.models import Contribution, DeliveryRun, OutboxEntry, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +110,15 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
             .where(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.next_attempt_at <= now,
                    Contribution.state.in_(READY), Contribution.area.is_not(None))).all())
     random.SystemRandom().shuffle(due)  # the forum's timestamps must not give away the scanning order
-    delivered = retrying = dead = already = 0
+    delivered = retrying = dead = already = claimed = 0
+    last_error: str | None = None
+    rate_limited = False
+    started = utcnow()
     for n, (entry_id, key, area, text) in enumerate(due):
         tried = _claim(ctx, entry_id, now)
         if tried is None:
             continue  # another delivery run (another worker) has it
+        claimed += 1
         state, remote, error, wait, stop = OutboxState.SENT, None, None, None, False
         try:
             # only an entry tried before may have arrived: a first attempt costs one request
@@ -127,8 +131,10 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
         except Retry as exc:
             state, error, wait = OutboxState.PENDING, exc.message, exc.wait
             stop = exc.rate_limited  # the target asks us to slow down: the rest wait for the next run
+            last_error, rate_limited = exc.message, rate_limited or exc.rate_limited
         except Refused as exc:
             state, error = OutboxState.DEAD, exc.message
+            last_error = exc.message
         with ctx.db.session() as s:
             entry = s.get(OutboxEntry, entry_id)
             assert entry is not None
@@ -147,10 +153,70 @@ def deliver(ctx: ServiceContext, *, progress: Callable[[int, int], None] | None 
             retrying += len(due) - n - 1
             break
     result = RunResult(delivered, retrying, dead, already)
+    _record_run(ctx, DeliveryRun(started_at=started, finished_at=utcnow(), target=target.name, tried=claimed,
+                                 delivered=delivered, already=already, retrying=retrying, dead=dead,
+                                 rate_limited=rate_limited, last_error=(last_error or None) and last_error[:500]))
     if due:
         log.info("delivery run", extra={"delivered": delivered, "retrying": retrying, "dead": dead,
                                         "already": already, "target": target.name})
     return result
+
+
+def _record_run(ctx: ServiceContext, run: DeliveryRun) -> None:
+    """Keep a run that tried anything; of the idle sweeps, only the latest (when delivery last looked)."""
+    with ctx.db.session() as s:
+        if not run.tried:
+            s.execute(delete(DeliveryRun).where(DeliveryRun.tried == 0))
+        s.add(run)
+
+
+def health(ctx: ServiceContext) -> dict[str, Any]:
+    """How delivery to the target is going, for the administrators' dashboard: ``state`` is
+    ``ok``, ``refusing`` (it answers, but refused some: dead letters), ``failing`` (no answer, or
+    errors it may recover from), ``slowed`` (it asked for fewer requests) or ``unknown`` (nothing
+    tried yet), with a sentence, the last run and the last delivery."""
+    with ctx.db.session() as s:
+        last = s.scalars(select(DeliveryRun).order_by(DeliveryRun.started_at.desc(), DeliveryRun.id.desc())
+                         .limit(1)).first()
+        tried = s.scalars(select(DeliveryRun).where(DeliveryRun.tried > 0)
+                          .order_by(DeliveryRun.started_at.desc(), DeliveryRun.id.desc()).limit(50)).all()
+        sent_at = s.scalar(select(func.max(OutboxEntry.sent_at)))
+        out: dict[str, Any] = {"last_run": None, "last_delivered_at": sent_at, "state": "unknown",
+                               "sentence": "Nothing has been sent yet."}
+        if last is not None:
+            out["last_run"] = {"at": last.finished_at, "tried": last.tried, "delivered": last.delivered,
+                               "retrying": last.retrying, "dead": last.dead}
+        if not tried:
+            return out
+        latest = tried[0]
+        if not (latest.retrying or latest.dead or latest.rate_limited):
+            out["state"] = "ok"
+            out["sentence"] = "Working: the last run that had anything to send delivered all of it."
+            return out
+        failing = [r for r in tried if r.retrying or r.dead or r.rate_limited]
+        since = latest.started_at
+        for r in tried:  # back to the last clean run
+            if not (r.retrying or r.dead or r.rate_limited):
+                break
+            since = r.started_at
+        out["since"] = since
+        out["error"] = latest.last_error
+        if not latest.retrying and not latest.rate_limited:
+            out["state"] = "refusing"
+            out["sentence"] = (f"The target answers, but refused {latest.dead} contribution"
+                               f"{'s' if latest.dead != 1 else ''} in the last run that had anything to send "
+                               f"(dead letters, below): {latest.last_error or 'no reason given'}")
+            out["sentence"] += "" if out["sentence"].endswith(".") else "."
+        elif latest.rate_limited:
+            out["state"] = "slowed"
+            out["sentence"] = ("The target asked for fewer requests: the rest wait for the next run "
+                               f"({latest.last_error or 'rate limited'}).")
+        else:
+            out["state"] = "failing"
+            out["sentence"] = (f"Failing for {len(failing)} run{'s' if len(failing) != 1 else ''}: "
+                               f"{latest.last_error or 'the target did not answer'}. Entries are retried "
+                               "with a growing wait; none is lost.")
+        return out
 
 
 CLAIM = timedelta(minutes=5)
@@ -173,7 +239,6 @@ def _claim(ctx: ServiceContext, entry_id: int, now: datetime) -> int | None:
 
 
 def counts(ctx: ServiceContext) -> dict[str, int]:
-    from sqlalchemy import func
 
     with ctx.db.session() as s:
         rows = {OutboxState(k).value: int(n) for k, n in s.execute(
@@ -230,7 +295,6 @@ def dead_letters(ctx: ServiceContext, *, limit: int = 200) -> list[DeadLetter]:
 
 def by_area(ctx: ServiceContext) -> list[dict[str, Any]]:
     """Contributions per area: held, passed, released, withheld; delivered and dead letters."""
-    from sqlalchemy import func
 
     with ctx.db.session() as s:
         states = s.execute(select(Contribution.area, Contribution.state, func.count())
@@ -243,6 +307,9 @@ def by_area(ctx: ServiceContext) -> list[dict[str, Any]]:
         areas.setdefault(area or "(none)", {"area": area or "(none)"})[str(cstate)] = int(n)
     for area, ostate, n in sent:
         areas.setdefault(area or "(none)", {"area": area or "(none)"})[f"outbox_{ostate}"] = int(n)
+    for a in areas.values():  # what the dashboard draws: each contribution once, where it stands
+        a["ready"] = a.get("outbox_pending", 0)
+        a["shown"] = sum(a.get(k, 0) for k in ("held", "ready", "outbox_sent", "outbox_dead", "withheld"))
     return sorted(areas.values(), key=lambda a: a["area"])
 
 

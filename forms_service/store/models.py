@@ -398,3 +398,21 @@ class Purge(Base):
     blanks: Mapped[int] = mapped_column(Integer, default=0)  # blank-form files
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     kept_waiting: Mapped[int] = mapped_column(Integer, default=0)  # due files kept: a person still needs them
+
+
+class DeliveryRun(Base):
+    """One delivery run that tried to send anything (and the latest idle sweep), for the forum's health."""
+
+    __tablename__ = "delivery_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+    target: Mapped[str] = mapped_column(String(16))
+    tried: Mapped[int] = mapped_column(Integer, default=0)  # entries this run claimed
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    already: Mapped[int] = mapped_column(Integer, default=0)
+    retrying: Mapped[int] = mapped_column(Integer, default=0)
+    dead: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)  # the target's words, never an answer

@@ -21,7 +21,8 @@ bp = Blueprint("delivery", __name__, url_prefix="/delivery")
 def index() -> Any:
     ctx = service_context()
     return render_template("delivery/index.html", areas=delivery.by_area(ctx), outbox=delivery.counts(ctx),
-                           dead=delivery.dead_letters(ctx), target=ctx.config.conversation, form=TokenForm())
+                           dead=delivery.dead_letters(ctx), target=ctx.config.conversation,
+                           health=delivery.health(ctx), form=TokenForm())
 
 
 @bp.post("/run")

@@ -20,9 +20,12 @@ def test_dead_letters_are_listed_retried_or_withheld(to_forum: ServiceContext, f
     sign_in(client, "ada")
     page = client.get("/delivery/").get_data(as_text=True)
     assert "Target: <strong>discourse</strong>" in page and "None: nothing the target refused" in page
+    assert "<h2>Not tried yet</h2>" in page
     page = client.post("/delivery/run", data={"csrf_token": csrf_token(page)}, follow_redirects=True).get_data(
         as_text=True)
-    assert "2 dead letters" in page and page.count("Title has already been used") == 2
+    assert "2 dead letters" in page and page.split('class="dead-letters"')[1].count("Title has already been used") == 2
+    assert "<h2>Working, with refusals</h2>" in page and "refused 2 contributions" in page
+    assert "Not tried yet" not in page and "<svg" in page  # the forum's health, and the chart of areas
     [first, second] = delivery.dead_letters(to_forum)
     refused = client.post(f"/delivery/dead/{first.id}", data={"csrf_token": csrf_token(page), "action": "withhold",
                                                               "reason": ""}, follow_redirects=True)

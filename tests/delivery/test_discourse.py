@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forms_lab.fake_discourse import API_KEY, Forum, running_forum
 from forms_service.config import DiscourseSettings
@@ -15,7 +15,7 @@ from forms_service.context import ServiceContext
 from forms_service.conversation import Post
 from forms_service.conversation.discourse import DiscourseTarget, sentence_case, title_for
 from forms_service.services import delivery, moderation
-from forms_service.store.models import OutboxEntry, Response, utcnow
+from forms_service.store.models import DeliveryRun, OutboxEntry, Response, utcnow
 from tests.delivery.conftest import WRITTEN
 
 
@@ -47,9 +47,13 @@ def test_every_ready_answer_becomes_one_topic_whatever_the_forum_does(to_forum: 
                    spans=[[f["start"], f["end"]] for f in held[WRITTEN[1]].findings])
     moderation.act(to_forum, alice, held[WRITTEN[1]].id, "release")  # three ready, one still held
     forum.faults = ["500", "429", "drop-after", "slow", "drop-before", "500"]
+    assert delivery.health(to_forum)["state"] == "unknown"
     first = delivery.deliver(to_forum)
     assert first.retrying >= 1  # the forum's trouble is retried, not lost
+    trouble = delivery.health(to_forum)
+    assert trouble["state"] in ("failing", "slowed") and trouble["error"] and trouble["since"]
     run_until_settled(to_forum)
+    assert delivery.health(to_forum)["state"] == "ok" and delivery.health(to_forum)["last_delivered_at"]
     texts = sorted(t["raw"].split("\n\n*This answer")[0] for t in forum.topics.values())
     assert texts == sorted([WRITTEN[0], WRITTEN[3], "call me on [contact details removed] if you want to talk about it"])
     assert {t["category"] for t in forum.topics.values()} == {5}
@@ -62,6 +66,8 @@ def test_every_ready_answer_becomes_one_topic_whatever_the_forum_does(to_forum: 
     before = len(forum.requests)
     run_until_settled(to_forum, runs=2)  # nothing left to do: no request at all
     assert len(forum.requests) == before
+    with to_forum.db.session() as s:  # of the idle sweeps only the latest is kept (when delivery last looked)
+        assert s.scalar(select(func.count()).select_from(DeliveryRun).where(DeliveryRun.tried == 0)) == 1
 
 
 def test_a_refusal_is_a_dead_letter_with_the_forums_words(to_forum: ServiceContext, forum: Forum) -> None:
