@@ -32,6 +32,7 @@ from .web import (
     moderate,
     printing,
     questionnaires,
+    receipt,
     retention,
     scans,
     verify,
@@ -72,8 +73,9 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
     csrf.init_app(app)
 
     auth.init_app(app)
+    receipt.init_app(app)
     for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp,
-               delivery.bp, retention.bp, demographics.bp):
+               delivery.bp, retention.bp, demographics.bp, receipt.bp):
         app.register_blueprint(bp)
 
     csrf.exempt(api_bp)

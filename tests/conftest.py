@@ -24,6 +24,8 @@ from forms_service.context import ServiceContext
 REPO = Path(__file__).resolve().parent.parent
 #: the shipped definition, inside the package (the repository's layouts/ holds its committed layout files)
 SHIPPED = REPO / "forms_service/questionnaire/shipped/big-leeds-conversation/2026-11/questionnaire.yaml"
+#: the next shipped version: the same questionnaire with the tear-off receipt slip
+SHIPPED_RECEIPT = SHIPPED.parents[1] / "2026-12" / "questionnaire.yaml"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 #: under CI (`.ci/run`), `make test` installs and starts everything the tests need: a database
 #: test whose PostgreSQL went missing there fails instead of passing silently

@@ -175,6 +175,8 @@ class Questionnaire(_Strict):
     closing: Page
     routing: Routing
     sections: list[Section] = Field(min_length=1)
+    receipt: bool = False
+    """Every printed copy carries a tear-off receipt slip with its own code (docs/receipts.md)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Questionnaire:

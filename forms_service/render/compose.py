@@ -45,6 +45,15 @@ KEY_TITLE = "How to fill in this form"
 KEY_MARK = "This is how to mark a box"
 KEY_CHANGE = "To change an answer, fill the box completely"
 BLANK_PAGE = "There are no questions on this page."
+RECEIPT_TITLE = "Your receipt code:"
+RECEIPT_KEEP = "Keep this slip: cut or tear it off along the dashed line."
+RECEIPT_HOW = ("To see what happened to your answers, enter the code at {url}, or show this slip at a "
+               "reception desk. Nobody else can use it to find out who you are.")
+RECEIPT_EASY_READ = ("Keep this piece of paper. It has your code on it.",
+                     "To find out what happened to your answers, type the code at {url}. "
+                     "Or show this paper at a reception desk.")
+RECEIPT_SAMPLE = "XXXXX-XXXXX-XXXXX"
+"""What page previews show where each copy's own code is printed."""
 MULTI_CHOICE_HINT = "Mark every box that applies."
 
 EASY_READ_HINTS = {
@@ -60,6 +69,17 @@ RULE_LIGHT = 0.5
 RULE_LIGHT_GRAY = 0.55
 PANEL_LINE = 1.0
 WRITING_BORDER = 0.75
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The spot on the slip where a copy's own receipt code goes: page, baseline, font and size."""
+
+    page: int
+    x: float
+    y: float
+    font: str
+    size: float
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,8 @@ class Composition:
     layout: Layout
     qr_version: int
     """The QR version of every page code of this variant (fixed, so all have one size)."""
+    receipt: Receipt | None = None
+    """Where each copy's receipt code is printed (its last page), when the questionnaire has a slip."""
 
     @property
     def variant(self) -> str:
@@ -90,8 +112,12 @@ class Composition:
         return PageCode(self.questionnaire, self.version, self.variant, page, sheet_id).encode()
 
 
-def compose(q: Questionnaire, variant: str) -> Composition:
-    """Lay out every page of one copy of ``q`` in ``variant``, and the layout that describes it."""
+def compose(q: Questionnaire, variant: str, receipt_url: str = "the consultation's receipt page") -> Composition:
+    """Lay out every page of one copy of ``q`` in ``variant``, and the layout that describes it.
+
+    A questionnaire with ``receipt: true`` gets a tear-off slip at the foot of its last page,
+    naming ``receipt_url``; each copy's code is drawn on it by the renderer (:class:`Receipt`).
+    """
     style = style_for(variant)
     metrics = ensure_fonts()
     version = qr_version(
@@ -109,6 +135,9 @@ def compose(q: Questionnaire, variant: str) -> Composition:
     composer = _Composer(q, style, frame)
     contents = paginate(composer.chunks(), frame.content[1], frame.content[3], variant)
     contents = composer.finish(contents)
+    receipt: Receipt | None = None
+    if q.receipt:
+        contents, receipt = composer.slip(contents, receipt_url)
     total = len(contents)
     plans: list[PagePlan] = []
     layout_pages: list[LayoutPage] = []
@@ -129,7 +158,7 @@ def compose(q: Questionnaire, variant: str) -> Composition:
             )
         )
     layout = Layout(q.id, q.version, variant, layout_pages)
-    return Composition(q.id, q.version, style, frame, tuple(plans), layout, version)
+    return Composition(q.id, q.version, style, frame, tuple(plans), layout, version, receipt)
 
 
 def layout_fields(items: list[Item]) -> list[LayoutField]:
@@ -655,6 +684,52 @@ class _Composer:
             last.items.extend(credit.items(self.x0, bottom - credit.height))
             last.bottom = bottom
         return pages
+
+    def slip(self, pages: list[PageContent], url: str) -> tuple[list[PageContent], Receipt]:
+        """The tear-off receipt at the foot of the last page (above the easy-read credit).
+
+        Cutting it off takes the foot of the last sheet, both sides (the page code and sheet id
+        of its back page too), so neither page of the last sheet may hold a field: when one does,
+        or the slip does not fit, two more pages are added (the count stays even). A response is
+        complete without the pages that hold no field, so a last sheet kept or cut costs nothing.
+        """
+        s = _Stack()
+        s.items.append(Line(self.x0, 0.0, self.x1, 0.0, 1.0, dash=(6.0, 4.0)))
+        scissors = self.s.body * 1.4
+        s.items.append(Picture("scissors", (self.x0, -scissors / 2, self.x0 + scissors, scissors / 2)))
+        s.gap(scissors / 2 + 3 * MM)
+        metrics = ensure_fonts()
+        title = self.para(RECEIPT_TITLE, self.width, font=BOLD)
+        code_size = self.s.body * 1.5
+        code_x = self.x0 + width(RECEIPT_TITLE, BOLD, self.s.body) + 3 * MM
+        if code_x + width(RECEIPT_SAMPLE, BOLD, code_size) <= self.x1:  # beside its title
+            s.gap((code_size - self.s.body) * metrics.ascent)  # room for the taller code on the line
+            code_baseline = s.y + title.baseline(0)
+            s.text(title, self.x0)
+        else:  # below it (large print)
+            s.text(title, self.x0)
+            code_x = self.x0
+            s.gap(1 * MM)
+            code_baseline = s.y + code_size * metrics.ascent
+            s.gap(code_size * (metrics.ascent + metrics.descent))
+        s.gap(2 * MM)
+        if self.s.easy_read:
+            for sentence in RECEIPT_EASY_READ:
+                s.text(self.para(sentence.format(url=url), self.width), self.x0)
+        else:
+            s.text(self.para(f"{RECEIPT_KEEP} {RECEIPT_HOW.format(url=url)}", self.width), self.x0)
+        bottom = self.frame.content[3]
+        credit = self.para(CREDIT, self.width).height + self.s.gap_section if self.s.easy_read else 0.0
+        gap = self.s.gap_section * 1.5  # well clear of what is above it
+        last = pages[-1]
+        fields = any(isinstance(i, (MarkBox, WritingArea)) for page in pages[-2:] for i in page.items)
+        if fields or last.bottom + gap + s.y + credit > bottom:
+            pages = [*pages, self.blank_page(), self.blank_page()]
+            last, credit = pages[-1], 0.0  # the credit stays where it was
+        top = bottom - credit - s.y
+        last.items.extend(item.moved(top) for item in s.items)
+        last.bottom = max(last.bottom, bottom - credit)
+        return pages, Receipt(len(pages), code_x, top + code_baseline, BOLD, code_size)
 
     def blank_page(self) -> PageContent:
         tb = self.para(BLANK_PAGE, self.width)

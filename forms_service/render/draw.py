@@ -40,7 +40,11 @@ def draw_items(canvas: Canvas, flip: Flip, items: Iterable[Item]) -> None:
         elif isinstance(item, Line):
             canvas.setLineWidth(item.width)
             canvas.setStrokeGray(item.gray)
+            if item.dash:
+                canvas.setDash(*item.dash)
             canvas.line(item.x0, flip.y(item.y0), item.x1, flip.y(item.y1))
+            if item.dash:
+                canvas.setDash()
             canvas.setStrokeGray(0)
         elif isinstance(item, Disc):
             canvas.circle(item.cx, flip.y(item.cy), item.r, stroke=0, fill=1)

@@ -45,6 +45,7 @@ class Line:
     y1: float
     width: float
     gray: float = 0.0
+    dash: tuple[float, float] | None = None  # (on, off) lengths: a cut line
 
     def moved(self, dy: float) -> Line:
         return replace(self, y0=self.y0 + dy, y1=self.y1 + dy)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,21 +61,27 @@ def render_pdf(
     copies: int = 1,
     sheet_ids: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    receipts: Sequence[str] | None = None,
+    receipt_url: str = "the consultation's receipt page",
 ) -> RenderResult:
     """Draw ``copies`` copies of ``q`` in ``variant`` into one PDF at ``output``.
 
     Every copy gets its own random sheet id (or the given ``sheet_ids``, one per
-    copy). ``progress(done, total)`` is called after each copy.
+    copy). ``progress(done, total)`` is called after each copy. A questionnaire with a
+    receipt slip prints ``receipts[i]`` on copy *i*'s slip (nothing there when none are
+    given: a blank form); the codes are drawn and forgotten, never logged or returned.
     """
     style_for(variant)
     ids = _sheet_ids(copies, sheet_ids)
-    composition = compose(q, variant)
+    if receipts is not None and len(receipts) != len(ids):
+        raise RenderError(f"{len(ids)} copies need {len(ids)} receipt codes, but {len(receipts)} were given.")
+    composition = compose(q, variant, receipt_url)
     output = Path(output)
     if not output.parent.is_dir():
         raise RenderError(f"Cannot write {output}: the folder {output.parent} does not exist.")
     tmp = output.with_name(f".{output.name}.{secrets.token_hex(6)}.tmp")
     try:
-        _draw(composition, q, tmp, ids, progress)
+        _draw(composition, q, tmp, ids, progress, receipts)
         os.replace(tmp, output)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -122,8 +128,10 @@ def _draw(
     path: Path,
     ids: list[str],
     progress: Callable[[int, int], None] | None,
+    receipts: Sequence[str] | None = None,
 ) -> None:
     """Draw all copies to ``path``: in one go, or in batches joined afterwards (flat memory)."""
+    codes = dict(zip(ids, receipts, strict=True)) if receipts is not None else {}
     encoder = QrEncoder(c.qr_version)
     per_batch = max(1, BATCH_PAGES // len(c.pages))
     batches = [ids[i : i + per_batch] for i in range(0, len(ids), per_batch)]
@@ -136,14 +144,14 @@ def _draw(
             progress(done, len(ids))
 
     if len(batches) == 1:
-        _draw_batch(c, q, path, ids, encoder, report)
+        _draw_batch(c, q, path, ids, encoder, report, codes)
         return
     parts: list[Path] = []
     try:
         for number, batch in enumerate(batches, start=1):
             part = path.with_name(f"{path.name}.{number}")
             parts.append(part)
-            _draw_batch(c, q, part, batch, encoder, report)
+            _draw_batch(c, q, part, batch, encoder, report, codes)
         join_pdfs(parts, path)
     finally:
         for part in parts:
@@ -157,6 +165,7 @@ def _draw_batch(
     ids: list[str],
     encoder: QrEncoder,
     report: Callable[[int], None],
+    codes: Mapping[str, str],
 ) -> None:
     frame, style = c.frame, c.style
     flip = frame.flip
@@ -188,6 +197,10 @@ def _draw_batch(
             draw_qr(canvas, flip, frame.page_code, matrix)
             canvas.setFont(line.font, line.size)
             canvas.drawString(sx, flip.y(sy), sheet_id_text(sheet))
+            spot = c.receipt
+            if spot is not None and page.number == spot.page and sheet in codes:
+                canvas.setFont(spot.font, spot.size)
+                canvas.drawString(spot.x, flip.y(spot.y), codes[sheet])
             canvas.showPage()
         report(1)
     with _binary_streams():

@@ -123,7 +123,7 @@ def blank_page(ctx: ServiceContext, questionnaire: str, version: str, variant: s
         if not ctx.storage.exists(key):
             with ctx.storage.writing(key) as partial:
                 render_pdf(questionnaires.get_questionnaire(ctx, questionnaire, version), variant,
-                           partial, copies=1)
+                           partial, copies=1, receipt_url=ctx.config.receipt_url)
     return _raster(str(ctx.storage.path(key)), page, float(dpi))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from .. import storage
+from .. import receipts, storage
 from ..context import ServiceContext
 from ..errors import FrozenVersionError, InvalidInput, NotFound, RenderError
 from ..jobs.queue import enqueue
@@ -163,7 +163,13 @@ def draw_print_run(
     try:
         _check_layout_kept(ctx, run_id, build_layout(q, variant), layout_file)
         with ctx.storage.writing(key) as target:
-            result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report)
+            # each copy's receipt code goes onto its slip and is forgotten: only its keyed hash is kept
+            codes = [receipts.new_code() for _ in sheet_ids] if q.receipt else None
+            result = render_pdf(q, variant, target, copies=copies, sheet_ids=sheet_ids, progress=report,
+                                receipts=codes, receipt_url=ctx.config.receipt_url)
+            hashes = ({sid: receipts.code_hash(ctx.config.secret_key, receipts.normalise(code) or "")
+                       for sid, code in zip(sheet_ids, codes, strict=True)} if codes else {})
+            del codes
     except (RenderError, FrozenVersionError) as exc:
         _fail(ctx, run_id, exc.message)
         raise
@@ -175,7 +181,7 @@ def draw_print_run(
         assert run is not None
         s.execute(delete(Sheet).where(Sheet.print_run_id == run_id))
         s.add_all(
-            Sheet(sheet_id=sheet, print_run_id=run_id, copy=i)
+            Sheet(sheet_id=sheet, print_run_id=run_id, copy=i, receipt_hash=hashes.get(sheet))
             for i, (sheet, _pages) in enumerate(result.sheets, start=1)
         )
         run.state, run.copies_done, run.pages_per_copy = PrintRunState.DONE, copies, result.pages_per_copy
@@ -311,6 +317,7 @@ def pdf_path(ctx: ServiceContext, run_id: int) -> Path:
 def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: str) -> Path:
     """A one-copy sample of a variant (cached per definition), for page previews."""
     from ..render import render_pdf
+    from ..render.compose import RECEIPT_SAMPLE
 
     if variant not in variants():
         raise NotFound(f"{variant!r} is not a printed variant.")
@@ -319,7 +326,8 @@ def preview_pdf(ctx: ServiceContext, questionnaire: str, version: str, variant: 
     if not ctx.storage.exists(key):
         q = questionnaires.get_questionnaire(ctx, questionnaire, version)
         with ctx.storage.writing(key) as partial:
-            render_pdf(q, variant, partial, copies=1)
+            render_pdf(q, variant, partial, copies=1, receipt_url=ctx.config.receipt_url,
+                       receipts=[RECEIPT_SAMPLE] if q.receipt else None)
     return ctx.storage.path(key)
 
 

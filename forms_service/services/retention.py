@@ -14,6 +14,10 @@ When a scan is due (:func:`rule`):
 * without one, each scan that many days after it was received;
 * on demand (``forms-service purge --older-than DAYS`` or ``--all``, the Retention page).
 
+The receipt codes of the deleted scans' copies are forgotten with them (their keyed hashes), and
+every copy's when everything is due: a slip then finds nothing, and the receipt page says the
+records were deleted.
+
 A scan a person still needs (a page waiting to be identified, a page of a response with a field
 waiting to be verified) is kept, and counted, unless an administrator says to include those too.
 Each run that deletes or keeps anything is logged in the purge log (:class:`~..store.models.Purge`),
@@ -37,7 +41,7 @@ from ..context import ServiceContext
 from ..registry import periodic
 from ..states import FieldState, ScanFileState, ScanPageState
 from ..storage import scan_prefix
-from ..store.models import FieldReading, Purge, ScanFile, ScanPage, User, utcnow
+from ..store.models import FieldReading, Purge, ScanFile, ScanPage, Sheet, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ class PurgeResult:
     blanks: int = 0
     bytes: int = 0
     kept_waiting: int = 0
+    receipts: int = 0  # receipt codes forgotten besides those of the deleted scans' copies
 
     def sentence(self) -> str:
         if not (self.files or self.blanks or self.kept_waiting):
@@ -148,9 +153,16 @@ def purge(ctx: ServiceContext, *, trigger: str, user_id: int | None = None, olde
                 s.execute(update(ScanFile).where(ScanFile.id.in_(ids))
                           .values(state=ScanFileState.PURGED, purged_at=now))
                 s.execute(update(ScanPage).where(ScanPage.scan_file_id.in_(ids)).values(image_key=None))
+                # the receipt codes of those copies go with them: a slip then finds nothing
+                sheets = select(ScanPage.sheet_id).where(ScanPage.scan_file_id.in_(ids), ScanPage.sheet_id.is_not(None))
+                s.execute(update(Sheet).where(Sheet.sheet_id.in_(sheets)).values(receipt_hash=None))
                 for sha in chosen:
                     s.execute(update(FieldReading).where(FieldReading.crop_key.startswith(scan_prefix(sha)))
                               .values(crop_key=None))
+    if due.everything and due.before is not None:
+        with ctx.db.session() as s:  # the consultation is over: every copy's receipt code is forgotten
+            result.receipts = s.execute(update(Sheet).where(Sheet.receipt_hash.is_not(None))
+                                        .values(receipt_hash=None)).rowcount or 0  # type: ignore[attr-defined]
     # the files of scans purged before whose deletion did not finish, then this run's
     leftovers = _leftovers(ctx, set(chosen))
     todo = chosen + leftovers

@@ -9,12 +9,13 @@ who run the service, never respondents), or keep answer text in a log table.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -164,6 +165,8 @@ class Sheet(Base):
     print_run_id: Mapped[int] = mapped_column(ForeignKey("print_runs.id"), index=True)
     copy: Mapped[int] = mapped_column(Integer)  # 1-based position in the run's PDF
     returned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the keyed hash of the code on this copy's receipt slip (never the code); deleted by the purge
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
 
 
 class Job(Base):
@@ -416,3 +419,13 @@ class DeliveryRun(Base):
     dead: Mapped[int] = mapped_column(Integer, default=0)
     rate_limited: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)  # the target's words, never an answer
+
+
+class ReceiptLookups(Base):
+    """How many receipt lookups there were a day, by outcome: never a code, never an address."""
+
+    __tablename__ = "receipt_lookups"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

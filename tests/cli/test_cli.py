@@ -17,7 +17,7 @@ from tests.conftest import REPO, SHIPPED, add_version
 def test_db_upgrade_on_an_empty_home(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "Database is at revision 0010" in result.output
+    assert "Database is at revision 0011" in result.output
     assert cli("db", "upgrade").exit_code == 0  # idempotent
 
 

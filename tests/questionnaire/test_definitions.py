@@ -15,7 +15,7 @@ from forms_service.questionnaire import (
     shipped_definitions,
 )
 from forms_service.questionnaire.model import split_sentences
-from tests.conftest import SHIPPED, add_version
+from tests.conftest import SHIPPED, SHIPPED_RECEIPT, add_version
 
 GROUPS = ["staff", "student", "postgraduate-researcher"]
 
@@ -196,32 +196,35 @@ def test_rating_needs_a_scale_of_two_points(tmp_path: Path) -> None:
 # -- where definitions come from: the package, and the layouts folder that adds to it ----------
 
 
-def test_the_shipped_definition_is_read_from_the_package() -> None:
-    [shipped] = shipped_definitions()
+def test_the_shipped_definitions_are_read_from_the_package() -> None:
+    [shipped, with_receipt] = shipped_definitions()
     assert shipped.shipped and shipped.source == "shipped with forms-service"
     assert shipped.path == SHIPPED
     assert shipped.sha256 == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
     assert (shipped.questionnaire.id, shipped.questionnaire.version) == ("big-leeds-conversation", "2026-11")
+    assert not shipped.questionnaire.receipt  # forms printed from it keep working without a slip
+    assert with_receipt.path == SHIPPED_RECEIPT and with_receipt.questionnaire.version == "2026-12"
+    assert with_receipt.questionnaire.receipt
 
 
 def test_an_empty_or_missing_layouts_folder_still_has_the_shipped_definition(tmp_path: Path) -> None:
-    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED]
-    assert [d.path for d in known_definitions(tmp_path / "no-such-folder")] == [SHIPPED]
+    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED, SHIPPED_RECEIPT]
+    assert [d.path for d in known_definitions(tmp_path / "no-such-folder")] == [SHIPPED, SHIPPED_RECEIPT]
 
 
 def test_definitions_in_the_layouts_folder_add_to_the_shipped_ones(tmp_path: Path) -> None:
     added = add_version(tmp_path, "2027-01")
     found = known_definitions(tmp_path)
     assert [(d.path, d.shipped, d.questionnaire.version) for d in found] == [
-        (SHIPPED, True, "2026-11"), (added, False, "2027-01")]
-    assert found[1].source == str(added)
+        (SHIPPED, True, "2026-11"), (SHIPPED_RECEIPT, True, "2026-12"), (added, False, "2027-01")]
+    assert found[2].source == str(added)
 
 
 def test_an_identical_copy_of_a_shipped_version_is_left_out(tmp_path: Path) -> None:
     copy = tmp_path / "big-leeds-conversation" / "2026-11" / "questionnaire.yaml"
     copy.parent.mkdir(parents=True)
     copy.write_bytes(SHIPPED.read_bytes())
-    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED]
+    assert [d.path for d in known_definitions(tmp_path)] == [SHIPPED, SHIPPED_RECEIPT]
 
 
 def test_a_different_copy_of_a_shipped_version_is_refused(tmp_path: Path) -> None:

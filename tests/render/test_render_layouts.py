@@ -122,8 +122,8 @@ def test_refresh_reports_nothing_stale_in_the_repository() -> None:
 def test_refresh_writes_missing_layouts(tmp_path: Any, questionnaire: Questionnaire) -> None:
     """The shipped questionnaire's layouts go into an empty folder; a version added there gets its own."""
     written = refresh(tmp_path)
-    shipped = tmp_path / questionnaire.id / questionnaire.version
-    assert sorted(written) == sorted(shipped / f"{v}.json" for v in VARIANTS)
+    shipped = [tmp_path / questionnaire.id / version for version in (questionnaire.version, "2026-12")]
+    assert sorted(written) == sorted(folder / f"{v}.json" for folder in shipped for v in VARIANTS)
     add_version(tmp_path, "2027-01")
     written = refresh(tmp_path)
     assert sorted(written) == sorted(tmp_path / questionnaire.id / "2027-01" / f"{v}.json" for v in VARIANTS)
