@@ -205,7 +205,9 @@ def identify_page(
     if not matches:
         return Unidentified("no blank form could be made to compare it with")
     best = matches[0]
-    runner_up = matches[1] if len(matches) > 1 else None
+    # the same page of another version of the same form, printed alike, is no rival: the sheet's
+    # print run tells the version (services.reading)
+    runner_up = next((m for m in matches[1:] if not twins(best, m)), None)
     if best.score < MIN_SCORE:
         return Unidentified("its printed layout matches none of the forms this service knows",
                             scores=matches)
@@ -242,6 +244,13 @@ def identify_page(
         )
     code = PageCode(lay.questionnaire, lay.version, lay.variant, best.page, footer.sheet)
     return Identified(code, lay, best.rotation, upright, alignment, best, runner_up)
+
+
+def twins(a: Match, b: Match) -> bool:
+    """The same page, turned alike, of two versions of one form whose fields are printed alike."""
+    return ((a.layout.questionnaire, a.layout.variant, a.page, a.rotation)
+            == (b.layout.questionnaire, b.layout.variant, b.page, b.rotation)
+            and a.layout.page(a.page).fields == b.layout.page(b.page).fields)
 
 
 def _named(match: Match) -> str:

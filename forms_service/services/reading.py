@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -72,10 +73,30 @@ class PageReader:
             return None
         outcome = read_page(page, self.layout, self.blank, self.calibration, candidates=self.candidates)
         if isinstance(outcome, PageRead) and IDENTIFIED_NOTE in outcome.notes:
+            outcome = self._as_printed(outcome)
             problem = self._printed_as(outcome.page_code)
             if problem is not None:
                 return PageProblem("no_page_code", problem, upright=page.image)
         return outcome
+
+    def _as_printed(self, read: PageRead) -> PageRead:
+        """A page recognised by its layout, filed under the version its sheet was printed as when
+        that version prints the page alike (two versions of one form share most pages)."""
+        code = read.page_code
+        with self.ctx.db.session() as s:
+            sheet = s.get(Sheet, code.sheet)
+            run = s.get(PrintRun, sheet.print_run_id) if sheet is not None else None
+            version = run.questionnaire_version.version if run is not None else None
+            same_form = run is not None and (run.questionnaire_version.questionnaire, run.variant) == (
+                code.questionnaire, code.variant)
+        if not same_form or version is None or version == code.version:
+            return read
+        printed = self.layout(code.questionnaire, version, code.variant)
+        if printed is None or code.page > len(printed.pages) or \
+                printed.page(code.page).fields != read.layout.page(code.page).fields:
+            return read
+        return replace(read, page_code=PageCode(code.questionnaire, version, code.variant, code.page, code.sheet),
+                       layout=printed)
 
     def read_as(self, page: PageImage, code: PageCode, rotation: int) -> PageRead | PageProblem:
         """Read a page as the page a person says it is, turned as they say."""

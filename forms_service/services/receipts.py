@@ -151,9 +151,9 @@ def _answers(ctx: ServiceContext, sheet_id: str) -> Lookup:
             by_field.setdefault(c.field_id, []).append(c)
         answers: list[AnswerState] = []
         for spec in q.fields():
-            if spec.type.value != "text" or spec.about_you or spec.id in {a.question for a in answers}:
+            if spec.type.value != "text" or spec.about_you:
                 continue
-            answers.append(_state(ctx, spec.question, spec.id, readings, by_field.get(spec.id, []), sent, actions,
+            answers.append(_state(ctx, q.question(spec.question).text, spec.id, readings, by_field.get(spec.id, []), sent, actions,
                                   routed=_routed_area(q, readings), illegible=spec.id in illegible))
     return Lookup("found", answers, returned=True)
 

@@ -46,8 +46,9 @@ def test_no_token_wrong_token_and_missing_role(client, token) -> None:  # type: 
 def test_questionnaires_and_unknown_job(client, token) -> None:  # type: ignore[no-untyped-def]
     headers = token("vera", "verifier")
     items = client.get("/api/v1/questionnaires", headers=headers).get_json()["items"]
-    assert items == [{"questionnaire": "big-leeds-conversation", "version": "2026-11",
-                      "title": "The Big Leeds Conversation", "printed": False}]
+    assert sorted(items, key=lambda i: i["version"]) == [
+        {"questionnaire": "big-leeds-conversation", "version": v, "title": "The Big Leeds Conversation",
+         "printed": False} for v in ("2026-11", "2026-12")]
     response = client.get("/api/v1/jobs/999", headers=headers)
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 

@@ -111,9 +111,10 @@ def test_an_empty_layouts_folder_still_sets_up_and_prints_the_shipped_questionna
     setup = _run(["setup"], env)
     assert setup.returncode == 0, setup.stderr
     assert "Questionnaire big-leeds-conversation 2026-11 (shipped with forms-service): added.\n" in setup.stdout
+    assert "Questionnaire big-leeds-conversation 2026-12 (shipped with forms-service): added.\n" in setup.stdout
     out = tmp_path / "x.pdf"
     render = _run(["render", "big-leeds-conversation", "--variant", "standard", "--output", str(out),
-                   "--copies", "2"], env)
+                   "--copies", "2", "--version", "2026-11"], env)
     assert render.returncode == 0, render.stderr
     written = empty_layouts / "big-leeds-conversation" / "2026-11" / "standard.json"
     assert f"Layout: {written}" in render.stdout
@@ -130,13 +131,15 @@ def test_a_definition_in_the_layouts_folder_is_loaded_beside_the_shipped_one(
     env = {**cli_env, "FORMS_SERVICE_LAYOUTS": str(empty_layouts)}
     result = CliRunner().invoke(main, ["setup"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[1:3] == [
+    assert result.output.splitlines()[1:4] == [
         "Questionnaire big-leeds-conversation 2026-11 (shipped with forms-service): added.",
+        "Questionnaire big-leeds-conversation 2026-12 (shipped with forms-service): added.",
         f"Questionnaire big-leeds-conversation 2027-01 ({added}): added.",
     ]
     listing = CliRunner().invoke(main, ["questionnaire", "list"], env=env, catch_exceptions=False)
     assert listing.output.splitlines() == [
         "big-leeds-conversation\t2026-11\tnot printed yet\tThe Big Leeds Conversation",
+        "big-leeds-conversation\t2026-12\tnot printed yet\tThe Big Leeds Conversation",
         "big-leeds-conversation\t2027-01\tnot printed yet\tThe Second Big Leeds Conversation",
     ]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from sqlalchemy import select
 
 from forms_service.errors import FrozenVersionError, InvalidInput, NotFound
 from forms_service.jobs import run_pending
@@ -15,6 +16,7 @@ from forms_service.layout import dumps_layout, layout_path, load_layout
 from forms_service.render import build_layout
 from forms_service.services import printing, questionnaires, users
 from forms_service.sheets import is_sheet_id
+from forms_service.store.models import Sheet
 from tests.conftest import add_version, csrf_token, sign_in
 
 Q = "big-leeds-conversation"
@@ -26,14 +28,19 @@ def test_order_and_draw_records_sheets_and_freezes_the_version(ctx) -> None:  # 
     assert questionnaires.get_version(ctx, Q).frozen
     assert run_pending(ctx) == 1
     done = printing.get_print_run(ctx, run.id)
-    assert (done.state, done.copies_done, done.pages_per_copy, done.pdf_ready) == ("done", 3, 6, True)
+    # the latest shipped version (2026-12) adds a last sheet with the receipt slip
+    assert (done.state, done.copies_done, done.pages_per_copy, done.pdf_ready) == ("done", 3, 8, True)
     pdf = pypdfium2.PdfDocument(str(printing.pdf_path(ctx, run.id)))
-    assert len(pdf) == 18
+    assert len(pdf) == 24
     pdf.close()
     record = printing.manifest(ctx, run.id)
-    assert [len(s["pdf_pages"]) for s in record["sheets"]] == [6, 6, 6]
-    assert record["sheets"][1]["pdf_pages"] == [7, 8, 9, 10, 11, 12]
+    assert [len(s["pdf_pages"]) for s in record["sheets"]] == [8, 8, 8]
+    assert record["sheets"][1]["pdf_pages"] == list(range(9, 17))
     assert all(is_sheet_id(s["sheet"]) for s in record["sheets"])
+    assert "receipt" not in json.dumps(record)  # the codes are on the slips only
+    with ctx.db.session() as s:
+        hashes = list(s.scalars(select(Sheet.receipt_hash).where(Sheet.print_run_id == run.id)))
+    assert len(set(hashes)) == 3 and all(h and len(h) == 64 for h in hashes)
     layout = load_layout(record["layout"])
     assert layout.variant == "standard" and layout.field_ids()[0] == "group"
 
@@ -48,13 +55,13 @@ def test_changing_a_printed_definition_is_refused(ctx) -> None:  # type: ignore[
 
 
 def test_a_printed_layout_never_moves(ctx) -> None:  # type: ignore[no-untyped-def]
-    first = printing.order_print_run(ctx, Q, "large-print", 1)
+    first = printing.order_print_run(ctx, Q, "large-print", 1, version="2026-11")
     printing.draw_print_run(ctx, first.id)
     path = layout_path(ctx.config.layouts, Q, "2026-11", "large-print")
     doc = json.loads(path.read_text())
     doc["pages"][1]["fields"][0]["boxes"][0]["rect"][0] += 5  # as if the renderer had changed
     path.write_text(json.dumps(doc))
-    second = printing.order_print_run(ctx, Q, "large-print", 1)
+    second = printing.order_print_run(ctx, Q, "large-print", 1, version="2026-11")
     with pytest.raises(FrozenVersionError, match="already been printed"):
         printing.draw_print_run(ctx, second.id)
     assert printing.get_print_run(ctx, second.id).state == "failed"
@@ -62,14 +69,14 @@ def test_a_printed_layout_never_moves(ctx) -> None:  # type: ignore[no-untyped-d
 
 def test_a_layout_file_of_an_earlier_release_does_not_stop_printing(ctx) -> None:  # type: ignore[no-untyped-def]
     """A variant printed before the layout recorded its frame prints again, and its file gains the frame."""
-    first = printing.order_print_run(ctx, Q, "standard", 1)
+    first = printing.order_print_run(ctx, Q, "standard", 1, version="2026-11")
     printing.draw_print_run(ctx, first.id)
     path = layout_path(ctx.config.layouts, Q, "2026-11", "standard")
     doc = json.loads(path.read_text())
     for page in doc["pages"]:
         del page["fiducial_diameter"], page["footer"]
     path.write_text(json.dumps(doc, indent=2))
-    second = printing.order_print_run(ctx, Q, "standard", 1)
+    second = printing.order_print_run(ctx, Q, "standard", 1, version="2026-11")
     assert printing.draw_print_run(ctx, second.id).state == "done"
     assert "footer" in json.loads(path.read_text())["pages"][0]
 
@@ -144,13 +151,13 @@ def test_cli_render_writes_pdf_layout_and_manifest(cli, tmp_path: Path, layouts:
     result = cli("render", Q, "--variant", "large-print", "--output", str(out), "--copies", "2",
                  "--batch", "Porters", "--manifest", str(manifest))
     assert result.exit_code == 0, result.output
-    assert "Wrote" in result.output and "2 copies x 10 pages" in result.output
+    assert "Wrote" in result.output and "2 copies x 12 pages" in result.output
     record = json.loads(manifest.read_text())
     assert set(record) == {"questionnaire", "version", "variant", "batch", "layout", "sheets"}
     assert (record["questionnaire"], record["version"], record["variant"], record["batch"]) == (
-        Q, "2026-11", "large-print", "Porters")
-    assert record["layout"] == str(layouts / Q / "2026-11" / "large-print.json")
-    assert [s["pdf_pages"][0] for s in record["sheets"]] == [1, 11]
+        Q, "2026-12", "large-print", "Porters")
+    assert record["layout"] == str(layouts / Q / "2026-12" / "large-print.json")
+    assert [s["pdf_pages"][0] for s in record["sheets"]] == [1, 13]
     assert Path(record["layout"]).exists()
     listing = cli("questionnaire", "list")
     assert "\tprinted\t" in listing.output

@@ -80,6 +80,13 @@ def ctx(config: Config) -> Iterator[ServiceContext]:
 
 @pytest.fixture
 def delivered(ctx: ServiceContext) -> Delivered:
+    return deliver_one_copy(ctx)
+
+
+def deliver_one_copy(ctx: ServiceContext) -> Delivered:
+    """Print one standard copy of 2026-12, fill it, scan it, verify every field as :data:`WRITTEN`
+    says, redact the phone number, withhold the abusive answer, and deliver (auto-acceptance off,
+    no spot checks: the context's configuration must say so)."""
     run = printing.order_print_run(ctx, "big-leeds-conversation", "standard", 1, version="2026-12")
     printing.draw_print_run(ctx, run.id)
     from forms_service import storage
