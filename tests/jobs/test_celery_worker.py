@@ -269,7 +269,11 @@ def test_the_database_polling_worker_runs_jobs_and_stops_on_ctrl_c(
         assert shared.finished(batch.job_id).state == "done"
         assert ingest.job_summary(shared.ctx, batch.job_id).pages_read == 6
         os.killpg(worker.proc.pid, signal.SIGINT)
-        assert worker.proc.wait(timeout=15) == 0, worker.output()
+        try:
+            status = worker.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker did not stop within 15 s of Ctrl+C:\n" + worker.output())
+        assert status == 0, worker.output()
         assert "press Ctrl+C to stop" in worker.output()
 
 
