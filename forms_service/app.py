@@ -13,7 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -40,6 +41,24 @@ from .web import (
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
+
+#: every response: no script or style but the service's own files, no plug-ins, never in a frame
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (HttpOnly and SameSite always)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
 
 def _templates_dir() -> str:
@@ -68,9 +87,18 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
         TESTING=config.testing,
         PROPAGATE_EXCEPTIONS=False,
     )
+    app.session_interface = _SessionInterface()
     ctx = ServiceContext.from_config(config)
     app.extensions["forms_service"] = ctx
     csrf.init_app(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
 
     auth.init_app(app)
     receipt.init_app(app)

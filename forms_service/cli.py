@@ -400,7 +400,7 @@ def ingest(paths: tuple[Path, ...]) -> None:
     for p in summary.pages_unidentified:
         click.echo(f"for a person: {p['file']}, page {p['page']}: {p['reason']}")
     for note in summary.notes:
-        click.echo(f"note: some pages were {note}.")
+        click.echo(f"note: {note}")
     text = ingest.summary_text(summary)
     click.echo(text[0].upper() + text[1:])
     if summary.rejected_files or summary.pages_rejected:

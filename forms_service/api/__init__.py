@@ -13,9 +13,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, send_file
 
-from ..errors import FormsServiceError, InvalidInput
+from ..errors import Conflict, FormsServiceError, InvalidInput
 from ..http import service_context, wake_worker
 from ..services import (
     delivery,
@@ -99,7 +99,7 @@ def _run_json(run: printing.PrintRunInfo) -> dict[str, Any]:
         "variant": run.variant, "copies": run.copies, "batch": run.batch, "state": run.state,
         "copies_done": run.copies_done, "pages_per_copy": run.pages_per_copy, "error": run.error,
         "sheets_returned": run.sheets_returned,
-        "pdf_url": f"/print/runs/{run.id}/pdf" if run.pdf_ready else None,
+        "pdf_url": f"/api/v1/print-runs/{run.id}/pdf" if run.pdf_ready else None,
     }
 
 
@@ -132,6 +132,18 @@ def print_run_list() -> Any:
 @token_required("facilities-manager")
 def print_run_get(run_id: int) -> Any:
     return jsonify(_run_json(printing.get_print_run(service_context(), run_id)))
+
+
+@bp.get("/print-runs/<int:run_id>/pdf")
+@token_required("facilities-manager")
+def print_run_pdf(run_id: int) -> Any:
+    """The run's print-ready PDF, for a script holding a token (the web page has its own link)."""
+    ctx = service_context()
+    info = printing.get_print_run(ctx, run_id)
+    if not info.pdf_ready:
+        raise Conflict(f"Print run {run_id} has no PDF yet ({info.state}): ask again when it is done.")
+    return send_file(printing.pdf_path(ctx, run_id), mimetype="application/pdf", as_attachment=True,
+                     download_name=info.filename)
 
 
 @bp.post("/scans")

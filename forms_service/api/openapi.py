@@ -68,6 +68,9 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/print-runs/{run_id}": {"get": _op("One print run and its progress", ["facilities-manager"],
                                                        params=[_id("run_id")])},
+            "/api/v1/print-runs/{run_id}/pdf": {"get": _op(
+                "The print run's PDF (application/pdf), once drawn; 409 before", ["facilities-manager"],
+                params=[_id("run_id")])},
             "/api/v1/jobs/{job_id}": {"get": _op("Progress of a background job: pages done / total, "
                                                  "rejected files and pages with the reason", ["verifier"],
                                                  params=[_id("job_id")])},

@@ -68,7 +68,7 @@ BlankLookup = Callable[[Layout, int, float], NDArray[np.uint8]]
 CandidateLookup = Callable[[], Sequence[Layout]]
 """() -> every layout the service knows, for recognising a page without a readable page code."""
 
-IDENTIFIED_NOTE = "identified from its printed layout; the page code could not be read"
+IDENTIFIED_NOTE = "identified from their printed layout, as their page code could not be read"
 """The note on a page read without its page code (the sheet id was read from its footer)."""
 
 
@@ -234,13 +234,13 @@ def _read_known(
                 return PageProblem("misaligned", f"The page could not be lined up: {exc.message}",
                                    page_code=code, upright=image, turned=turned)
             alignment = retry
-            notes.append(f"the file says {page.dpi:.0f} dpi but the page does not match it: "
-                         f"the scale was measured from the page instead")
+            notes.append("saved with a resolution (dpi) that does not match the page: "
+                         "the scale was measured from each page instead")
     fields = _read_fields(image, alignment, layout, layout_page, blanks, calibration, ocr, page.bilevel)
     if page.bilevel:
         notes.append("scanned in black and white (1-bit): light marks may be lost; scan in grey")
     if page.dpi_known and page.dpi < 195:
-        notes.append(f"scanned at {page.dpi:.0f} dpi: scan at 200 to 300 dpi")
+        notes.append("scanned at under 200 dpi: scan at 200 to 300 dpi")
     return PageRead(code, layout, alignment, fields, notes, upright=image)
 
 

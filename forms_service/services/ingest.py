@@ -64,9 +64,13 @@ class IngestBatch:
         return [f for f in self.files if f.state == "rejected"]
 
 
-def accept_files(ctx: ServiceContext, items: Iterable[tuple[str, bytes]]) -> IngestBatch:
-    """Store each file (or say why not) and queue one job that reads the accepted ones."""
-    outcomes: list[FileOutcome] = []
+def accept_files(ctx: ServiceContext, items: Iterable[tuple[str, bytes]],
+                 refused: Iterable[tuple[str, str]] = ()) -> IngestBatch:
+    """Store each file (or say why not) and queue one job that reads the accepted ones.
+
+    ``refused``: (name, reason) of what was named but cannot be read at all (a path that does
+    not exist), listed with the rejected files."""
+    outcomes: list[FileOutcome] = [FileOutcome(name, "rejected", reason) for name, reason in refused]
     for filename, data in items:
         name = Path(filename).name or "unnamed file"
         try:
@@ -80,6 +84,10 @@ def accept_files(ctx: ServiceContext, items: Iterable[tuple[str, bytes]]) -> Ing
             if known is not None and known.state == ScanFileState.PENDING:
                 # received before, but its reading never finished: read it in this job
                 outcomes.append(FileOutcome(name, "accepted", None, known.id))
+                continue
+            if known is not None and known.state == ScanFileState.REJECTED:
+                # a file that was rejected stays rejected, with its reason, every time
+                outcomes.append(FileOutcome(name, "rejected", known.reason or f"{name} could not be read."))
                 continue
             if known is not None:
                 outcomes.append(FileOutcome(
@@ -105,20 +113,31 @@ def accept_files(ctx: ServiceContext, items: Iterable[tuple[str, bytes]]) -> Ing
     return IngestBatch(job_id, outcomes)
 
 def accept_paths(ctx: ServiceContext, paths: Iterable[Path]) -> IngestBatch:
-    """Accept files and folders (folders are walked, hidden files skipped)."""
-    return accept_files(ctx, _read_all(paths))
+    """Accept files and folders (folders are walked, hidden files skipped); a path that does not
+    exist, or a folder with no files in it, is listed as rejected with its reason."""
+    paths = list(paths)
+    refused: list[tuple[str, str]] = []
+    for path in paths:
+        if not path.exists():
+            refused.append((str(path), f"{path} does not exist: check the name and the folder."))
+        elif path.is_dir() and not any(_files_in(path)):
+            refused.append((str(path), f"{path} is a folder with no scan files in it."))
+    return accept_files(ctx, _read_all(p for p in paths if p.exists()), refused=refused)
+
+
+def _files_in(folder: Path) -> Iterator[Path]:
+    for child in sorted(folder.rglob("*")):
+        if child.is_file() and not any(p.startswith(".") for p in child.relative_to(folder).parts):
+            yield child
 
 
 def _read_all(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
-                    yield str(child), child.read_bytes()
+            for child in _files_in(path):
+                yield str(child), child.read_bytes()
         elif path.is_file():
             yield str(path), path.read_bytes()
-        else:
-            yield str(path), b""  # named but missing: reported as empty below
 
 
 # -- reading, as a background job ----------------------------------------------
@@ -277,7 +296,8 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
         if response_ids:
             queued = int(s.scalar(select(func.count()).select_from(FieldReading).where(
                 FieldReading.response_id.in_(response_ids), FieldReading.state == FieldState.QUEUED)) or 0)
-    notes = sorted({n for p in pages for n in (p.details or {}).get("notes", [])})
+    # what some pages share, once each, as sentences ("Some pages were scanned in black and white …")
+    notes = [f"Some pages were {n}." for n in sorted({n for p in pages for n in (p.details or {}).get("notes", [])})]
 
     def listed(state: ScanPageState) -> list[dict[str, Any]]:
         return [{"file": names[p.scan_file_id], "page": p.source_index + 1, "reason": p.reason}
@@ -285,10 +305,10 @@ def job_summary(ctx: ServiceContext, job_id: int) -> JobSummary:
 
     floor = ctx.config.auto_accept_min
     if floor > 1.0:
-        notes.append("auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field")
+        notes.append("Auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field.")
     elif floor > 0.0:
-        notes.append(f"only readings at least {floor:g} sure are accepted without a person "
-                     f"(FORMS_SERVICE_AUTO_ACCEPT={floor:g})")
+        notes.append(f"Only readings at least {floor:g} sure are accepted without a person "
+                     f"(FORMS_SERVICE_AUTO_ACCEPT={floor:g}).")
     return JobSummary(
         job_id=job_id, state=job.state, pages_done=job.done, pages_total=job.total, files=files,
         pages_read=sum(1 for p in pages if p.state == ScanPageState.READ),

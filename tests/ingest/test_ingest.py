@@ -87,6 +87,18 @@ def test_bad_files_are_named_and_the_rest_is_read(cli, returned: Returned, scan_
     assert "truncated.pdf" in result.output and "cut.png" in result.output
     assert f"{len(sheet.pages)} pages read, 1 response touched" in result.output
     assert "Traceback" not in result.output
+    # a file rejected once stays rejected, with its reason, every time: a retrying script sees it
+    again = cli("ingest", str(scan_dir / "truncated.pdf"))
+    assert again.exit_code == 1 and "truncated.pdf" in again.output and "already received" not in again.output
+
+
+def test_a_path_that_does_not_exist_is_named_as_missing(cli, scan_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = cli("ingest", str(tmp_path / "nope.pdf"), str(tmp_path / "no-such-folder"))
+    assert missing.exit_code == 1
+    assert f"{tmp_path / 'nope.pdf'} does not exist: check the name and the folder." in missing.output
+    assert f"{tmp_path / 'no-such-folder'} does not exist" in missing.output and "0 bytes" not in missing.output
+    empty = cli("ingest", str(scan_dir))
+    assert empty.exit_code == 1 and "is a folder with no scan files in it" in empty.output
 
 
 def test_a_page_without_a_readable_code_waits_for_a_person(ctx, returned: Returned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -128,7 +140,8 @@ def test_a_file_that_states_the_wrong_resolution_is_still_read(ctx, returned: Re
     assert identify.unidentified_pages(ctx) == []
     summary = ingest.job_summary(ctx, batch.job_id)
     assert summary.pages_read == 1
-    assert any(f"the file says {wrong} dpi" in note for note in summary.notes)
+    assert summary.notes == ["Some pages were saved with a resolution (dpi) that does not match the page: "
+                             "the scale was measured from each page instead."]
     record = next(iter(export.iter_records(ctx)))
     assert record["sheet"] == sheet.sheet and record["pages"]["received"] == [2]
 
@@ -275,7 +288,7 @@ def test_with_auto_accept_off_a_person_verifies_every_field(tmp_path: Path, layo
     states = {a["state"] for a in record["answers"].values()}
     assert states == {"queued"}, states
     # the job says why nothing was accepted
-    assert "auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field" in summary.notes
+    assert "Auto-acceptance is off (FORMS_SERVICE_AUTO_ACCEPT=off): a person verifies every field." in summary.notes
     assert summary.fields_queued == len(record["answers"])
 
 

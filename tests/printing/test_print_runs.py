@@ -138,10 +138,15 @@ def test_api_print_run(client, make_user, ctx) -> None:  # type: ignore[no-untyp
                            headers=headers)
     assert response.status_code == 202
     run_id = response.get_json()["id"]
+    early = client.get(f"/api/v1/print-runs/{run_id}/pdf", headers=headers)
+    assert early.status_code == 409 and "no PDF yet" in early.get_json()["error"]["message"]
     run_pending(ctx)
     body = client.get(f"/api/v1/print-runs/{run_id}", headers=headers).get_json()
-    assert body["state"] == "done" and body["pdf_url"] == f"/print/runs/{run_id}/pdf"
+    assert body["state"] == "done" and body["pdf_url"] == f"/api/v1/print-runs/{run_id}/pdf"
     assert body["sheets_returned"] == 0
+    pdf = client.get(body["pdf_url"], headers=headers)  # a script downloads it with its token
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert client.get(body["pdf_url"]).status_code == 401
 
 
 def test_cli_render_writes_pdf_layout_and_manifest(cli, tmp_path: Path, layouts: Path) -> None:  # type: ignore[no-untyped-def]
