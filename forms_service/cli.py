@@ -164,8 +164,13 @@ def worker_command(concurrency: int | None) -> None:
     With FORMS_SERVICE_WORKER=celery this is a Celery worker fed through
     FORMS_SERVICE_BROKER_URL; otherwise it polls the database queue.
     """
+    import faulthandler
+    import signal
+
     from .ocr.tesseract import tesseract_version
 
+    # `kill -USR1 <pid>` prints what every thread is doing (for an operator whose worker seems stuck)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     tesseract_version()
     config = load_config()
     ctx = ServiceContext.from_config(config)

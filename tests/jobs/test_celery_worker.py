@@ -272,6 +272,8 @@ def test_the_database_polling_worker_runs_jobs_and_stops_on_ctrl_c(
         try:
             status = worker.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
+            os.kill(worker.proc.pid, signal.SIGUSR1)  # what each thread is doing (faulthandler)
+            time.sleep(2)
             pytest.fail("the worker did not stop within 15 s of Ctrl+C:\n" + worker.output())
         assert status == 0, worker.output()
         assert "press Ctrl+C to stop" in worker.output()
