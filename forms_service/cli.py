@@ -164,13 +164,16 @@ def worker_command(concurrency: int | None) -> None:
     With FORMS_SERVICE_WORKER=celery this is a Celery worker fed through
     FORMS_SERVICE_BROKER_URL; otherwise it polls the database queue.
     """
+    import contextlib
     import faulthandler
+    import io
     import signal
 
     from .ocr.tesseract import tesseract_version
 
     # `kill -USR1 <pid>` prints what every thread is doing (for an operator whose worker seems stuck)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # needs a real standard error
     tesseract_version()
     config = load_config()
     ctx = ServiceContext.from_config(config)

@@ -30,6 +30,8 @@
 | FORMS_SERVICE_RECEIPT_URL | http://localhost:8000/receipt | the public receipt page, printed on every receipt slip (at most 80 characters) |
 | FORMS_SERVICE_RECEIPT_RATE | 10 per minute;60 per hour | receipt lookups one address may make |
 | FORMS_SERVICE_RECEIPT_RATE_GLOBAL | 300 per minute | receipt lookups from all addresses together |
+| FORMS_SERVICE_SIGN_IN_RATE | 5 per 5 minutes;20 per hour | failed sign-ins allowed for one account before its sign-in is refused for a while |
+| FORMS_SERVICE_SIGN_IN_RATE_ADDRESS | 20 per 5 minutes;100 per hour | failed sign-ins allowed from one address (an office shares one) |
 | FORMS_SERVICE_LOG_LEVEL | INFO | logging level |
 
 Must never: read the environment anywhere else in the package.
@@ -107,6 +109,9 @@ class Config:
     #: receipt lookups allowed per address and in all (Flask-Limiter notation)
     receipt_rate: str = "10 per minute;60 per hour"
     receipt_rate_global: str = "300 per minute"
+    #: failed sign-ins allowed per account and per address before signing in is refused for a while
+    sign_in_rate: str = "5 per 5 minutes;20 per hour"
+    sign_in_rate_address: str = "20 per 5 minutes;100 per hour"
 
     @property
     def scans_dir(self) -> Path:
@@ -212,6 +217,8 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
         receipt_url=receipt_url,
         receipt_rate=(env.get("FORMS_SERVICE_RECEIPT_RATE") or "10 per minute;60 per hour").strip(),
         receipt_rate_global=(env.get("FORMS_SERVICE_RECEIPT_RATE_GLOBAL") or "300 per minute").strip(),
+        sign_in_rate=(env.get("FORMS_SERVICE_SIGN_IN_RATE") or "5 per 5 minutes;20 per hour").strip(),
+        sign_in_rate_address=(env.get("FORMS_SERVICE_SIGN_IN_RATE_ADDRESS") or "20 per 5 minutes;100 per hour").strip(),
     )
 
 

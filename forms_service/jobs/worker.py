@@ -109,6 +109,9 @@ def run_in_foreground(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_terminate)
+    # Ctrl+C stops the worker even when it was started with SIGINT ignored (a background job of a
+    # script, or a parent process that ignores it: the disposition is inherited)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for worker in workers:
             worker.start()
@@ -128,4 +131,5 @@ def run_in_foreground(
                 pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     log.info("worker stopped")

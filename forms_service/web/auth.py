@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -24,6 +35,9 @@ from ..errors import InvalidInput
 from ..http import service_context
 from ..services import users
 from ..services.users import MIN_PASSWORD, UserInfo
+from .throttle import Throttle, storage_uri
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -50,6 +64,9 @@ class SignedInUser(UserMixin):
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    cfg = app.extensions["forms_service"].config
+    app.extensions["sign_in_throttle"] = Throttle(storage_uri(cfg), f"{cfg.celery_queue}:sign-in",
+                                                  per_account=cfg.sign_in_rate, per_address=cfg.sign_in_rate_address)
 
 
 @login_manager.user_loader
@@ -107,12 +124,26 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
+    """Sign in. Failed attempts are counted per account and per address; past the limit
+    (``FORMS_SERVICE_SIGN_IN_RATE``) the page refuses to check passwords for a while."""
     form = SignInForm()
     if form.validate_on_submit():
-        info = users.authenticate(service_context(), form.name.data or "", form.password.data or "")
+        name = (form.name.data or "").strip()
+        address = request.remote_addr or "-"
+        checks = [("per_account", name.lower()[:100]), ("per_address", address)]
+        throttle = current_app.extensions["sign_in_throttle"]
+        if not throttle.allowed(checks):
+            log.warning("sign-in refused: too many failures", extra={"user": name[:100], "address": address})
+            form.password.errors = ["Too many failed sign-ins for this account or from this address: "
+                                    "wait a few minutes and try again."]
+            return render_template("auth/sign_in.html", form=form), 429
+        info = users.authenticate(service_context(), name, form.password.data or "")
         if info is None:
+            throttle.hit(checks)
+            log.warning("sign-in failed", extra={"user": name[:100], "address": address})
             form.password.errors = ["That user name and password do not match an active account."]
         else:
+            log.info("signed in", extra={"user": info.name, "address": address})
             login_user(SignedInUser(info))
             return redirect(_safe_next(request.args.get("next")))
     status = 200 if not form.errors else 400

@@ -15,15 +15,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from wtforms import StringField
 from wtforms.validators import Length
 
 from ..http import service_context
 from ..services import receipts
 from .auth import roles_required
+from .throttle import Throttle, storage_uri
 
 bp = Blueprint("receipt", __name__, url_prefix="/receipt")
 MIN_SECONDS = 0.3
@@ -35,37 +33,10 @@ class CodeForm(FlaskForm):
     code = StringField("Your receipt code", validators=[Length(max=60)])
 
 
-class Throttle:
-    """The receipt page's limits: per address, and for everyone together."""
-
-    def __init__(self, storage_uri: str, per_address: str, everyone: str, prefix: str) -> None:
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
-        self.per_address = parse_many(per_address)
-        self.everyone = parse_many(everyone)
-        self.prefix = prefix
-
-    def allow(self, address: str) -> bool:
-        """Count one lookup; False (and nothing counted further) when a limit is reached."""
-        for item, key in [*((i, address) for i in self.per_address), *((i, "everyone") for i in self.everyone)]:
-            if not self.window.hit(item, self.prefix, key):
-                return False
-        return True
-
-
 def init_app(app: Flask) -> None:
     cfg = app.extensions["forms_service"].config
-    try:
-        per_address, everyone = parse_many(cfg.receipt_rate), parse_many(cfg.receipt_rate_global)
-    except ValueError:
-        per_address = everyone = []
-    if not per_address or not everyone:
-        from ..errors import ConfigurationError
-
-        raise ConfigurationError("FORMS_SERVICE_RECEIPT_RATE and FORMS_SERVICE_RECEIPT_RATE_GLOBAL must be "
-                                 "limits such as '10 per minute;60 per hour'.")
-    storage = cfg.broker_url if cfg.worker == "celery" and cfg.broker_url else "memory://"
-    app.extensions["receipt_throttle"] = Throttle(storage, cfg.receipt_rate, cfg.receipt_rate_global,
-                                                  f"{cfg.celery_queue}:receipt")
+    app.extensions["receipt_throttle"] = Throttle(storage_uri(cfg), f"{cfg.celery_queue}:receipt",
+                                                  per_address=cfg.receipt_rate, everyone=cfg.receipt_rate_global)
 
 
 def _look_up(typed: str) -> receipts.Lookup:
@@ -78,7 +49,9 @@ def _look_up(typed: str) -> receipts.Lookup:
 @bp.route("/", methods=["GET", "POST"])
 def index() -> Any:
     form = CodeForm()
-    if request.method == "POST" and not current_app.extensions["receipt_throttle"].allow(request.remote_addr or "-"):
+    throttle = current_app.extensions["receipt_throttle"]
+    if request.method == "POST" and not throttle.hit([("per_address", request.remote_addr or "-"),
+                                                      ("everyone", "all")]):
         abort(429)
     result = _look_up(form.code.data or "") if form.validate_on_submit() else None
     return render_template("receipt/index.html", form=form, result=result, desk=False,

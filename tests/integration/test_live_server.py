@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import SHIPPED
 from tests.integration.conftest import LiveServer
+from tests.integration.test_verify_browser import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -95,7 +96,7 @@ def test_previews_show_every_page(live_server: LiveServer, page) -> None:  # typ
     images = page.locator(".previews img")
     assert images.count() == 12
     images.first.scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelector('.previews img').naturalWidth > 0")
+    wait_until(page, "() => document.querySelector('.previews img').naturalWidth > 0")
 
 
 def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

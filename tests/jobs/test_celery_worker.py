@@ -90,11 +90,14 @@ class Shared:
     root: Path
     workers: list[Worker] = field(default_factory=list)
 
-    def start_worker(self, *args: str) -> Worker:
+    def start_worker(self, *args: str, sigint_ignored: bool = False) -> Worker:
         log = self.root / f"worker-{len(self.workers) + 1}.log"
+        # a worker started from a script's background job inherits SIGINT ignored
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         with log.open("wb") as out:
             proc = subprocess.Popen([str(EXE), "worker", *args], env=self.env, cwd=self.root,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=ignore)  # noqa: PLW1509
         worker = Worker(proc, log)
         self.workers.append(worker)
         return worker
@@ -264,7 +267,7 @@ def test_the_database_polling_worker_runs_jobs_and_stops_on_ctrl_c(
     tmp_path: Path, layouts: Path, sqlite_url: str, sheets: list[SyntheticSheet]
 ) -> None:
     with shared_home(tmp_path, layouts, sqlite_url, worker="off") as shared:
-        worker = shared.start_worker()
+        worker = shared.start_worker(sigint_ignored=True)  # Ctrl+C stops it all the same
         batch = ingest.accept_files(shared.ctx, [("c.pdf", scan_pdf(sheets[:1], tmp_path / "in", "c"))])
         assert shared.finished(batch.job_id).state == "done"
         assert ingest.job_summary(shared.ctx, batch.job_id).pages_read == 6

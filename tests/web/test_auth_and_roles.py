@@ -165,3 +165,22 @@ def test_health_reports_an_unreachable_database(config: Config) -> None:
     app = create_app(config.with_(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
     response = app.test_client().get("/health")
     assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+
+
+def test_repeated_failures_lock_sign_in_for_a_while_and_are_logged(client, make_user, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO)
+    make_user("dana", "verifier")
+    make_user("erin", "verifier")
+    page = client.get("/sign-in").get_data(as_text=True)
+    for _ in range(5):  # FORMS_SERVICE_SIGN_IN_RATE: 5 per 5 minutes
+        wrong = client.post("/sign-in", data={"csrf_token": csrf_token(page), "name": "dana", "password": "guess"})
+        assert wrong.status_code == 400
+    locked = client.post("/sign-in", data={"csrf_token": csrf_token(page), "name": "dana", "password": PASSWORD})
+    assert locked.status_code == 429  # even the right password waits: guessing gets nowhere
+    assert "Too many failed sign-ins for this account or from this address" in locked.get_data(as_text=True)
+    other = client.post("/sign-in", data={"csrf_token": csrf_token(page), "name": "erin", "password": PASSWORD})
+    assert other.status_code == 302  # another account from the same office is not locked out
+    assert caplog.text.count("sign-in failed") == 5 and "sign-in refused" in caplog.text and "signed in" in caplog.text
+    assert "guess" not in caplog.text and PASSWORD not in caplog.text
