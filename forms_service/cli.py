@@ -245,9 +245,75 @@ def user_list() -> None:
         click.echo(f"{u.name}\t{','.join(sorted(u.roles))}{state}")
 
 
+@user.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def user_set_password(name: str, password_stdin: bool) -> None:
+    """Set a new password for user NAME."""
+    from .services import users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise InvalidInput("Give the new password on standard input with --password-stdin, or run this at a terminal.")
+    with service_context(sync=False) as ctx:
+        users.set_password(ctx, name, password)
+    click.echo(f"Set a new password for {name}.")
+
+
+@user.command("disable")
+@click.argument("name")
+def user_disable(name: str) -> None:
+    """Disable user NAME: no sign-in, no API tokens, until enabled again."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        users.set_active(ctx, name, False)
+    click.echo(f"Disabled {name}: they cannot sign in or use their API tokens.")
+
+
+@user.command("enable")
+@click.argument("name")
+def user_enable(name: str) -> None:
+    """Enable user NAME again."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        users.set_active(ctx, name, True)
+    click.echo(f"Enabled {name}.")
+
+
 @main.group(cls=ServiceGroup)
 def token() -> None:
     """API tokens."""
+
+
+@token.command("list")
+def token_list() -> None:
+    """List API tokens: id, user, created, last used, revoked (never the token itself)."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        rows = users.list_tokens(ctx)
+    if not rows:
+        click.echo("No API tokens yet: make one with 'forms-service token create NAME'.")
+    for t in rows:
+        used = f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        click.echo(f"{t.id}\t{t.user}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t{used}"
+                   f"{chr(9) + 'revoked' if t.revoked else ''}")
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke API token ID (see 'token list'): it stops working at once."""
+    from .services import users
+
+    with service_context(sync=False) as ctx:
+        info = users.revoke_token(ctx, token_id)
+    click.echo(f"Revoked API token {info.id} of {info.user}.")
 
 
 @token.command("create")

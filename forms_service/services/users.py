@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ class UserInfo:
     name: str
     roles: frozenset[str]
     active: bool
+    must_change_password: bool = False
 
     def has(self, *roles: str) -> bool:
         """True when the user holds any of ``roles`` (administrators hold them all)."""
@@ -39,7 +41,7 @@ class UserInfo:
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.name, frozenset(user.role_names), user.active)
+    return UserInfo(user.id, user.name, frozenset(user.role_names), user.active, bool(user.must_change_password))
 
 
 def check_roles(roles: list[str] | tuple[str, ...]) -> list[str]:
@@ -106,10 +108,13 @@ def authenticate(ctx: ServiceContext, name: str, password: str) -> UserInfo | No
         return _info(user)
 
 
-def set_password(ctx: ServiceContext, name: str, password: str) -> None:
+def set_password(ctx: ServiceContext, name: str, password: str, *, generated: bool = False) -> None:
+    """A new password; ``generated`` (made up for them) must be replaced at the next sign-in."""
     check_password(password)
     with ctx.db.session() as s:
-        _by_name(s, name).password_hash = generate_password_hash(password)
+        user = _by_name(s, name)
+        user.password_hash = generate_password_hash(password)
+        user.must_change_password = generated
 
 
 def set_roles(ctx: ServiceContext, name: str, roles: list[str]) -> UserInfo:
@@ -128,8 +133,15 @@ def set_roles(ctx: ServiceContext, name: str, roles: list[str]) -> UserInfo:
 
 
 def set_active(ctx: ServiceContext, name: str, active: bool) -> None:
+    """Disable (or enable again) an account: a disabled one cannot sign in or use its tokens."""
     with ctx.db.session() as s:
-        _by_name(s, name).active = active
+        user = _by_name(s, name)
+        if not active and "administrator" in user.role_names:
+            others = s.scalars(select(User).join(UserRole).where(
+                UserRole.role == "administrator", User.id != user.id, User.active.is_(True))).first()
+            if others is None:
+                raise Conflict("This is the only active administrator; give another user that role first.")
+        user.active = active
 
 
 def create_token(ctx: ServiceContext, name: str) -> str:
@@ -139,6 +151,32 @@ def create_token(ctx: ServiceContext, name: str) -> str:
         user = _by_name(s, name)
         s.add(ApiToken(user_id=user.id, token_sha256=_sha(token)))
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    user: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+def list_tokens(ctx: ServiceContext) -> list[TokenInfo]:
+    """Every API token (never its value: only a hash is kept), oldest first."""
+    with ctx.db.session() as s:
+        return [TokenInfo(t.id, t.user.name, t.created_at, t.last_used_at, t.revoked)
+                for t in s.scalars(select(ApiToken).order_by(ApiToken.id))]
+
+
+def revoke_token(ctx: ServiceContext, token_id: int) -> TokenInfo:
+    """Stop a token working at once (kept in the list as revoked)."""
+    with ctx.db.session() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound(f"There is no API token {token_id}; 'forms-service token list' shows them.")
+        row.revoked = True
+        return TokenInfo(row.id, row.user.name, row.created_at, row.last_used_at, True)
 
 
 def user_for_token(ctx: ServiceContext, token: str) -> UserInfo | None:
@@ -157,6 +195,7 @@ def ensure_administrator(ctx: ServiceContext, name: str = "admin") -> str | None
             return None
     password = secrets.token_urlsafe(12)
     add_user(ctx, name, ["administrator"], password)
+    set_password(ctx, name, password, generated=True)  # to be replaced at the first sign-in
     return password
 
 

@@ -64,9 +64,20 @@ class SignedInUser(UserMixin):
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    app.before_request(_own_password_first)
     cfg = app.extensions["forms_service"].config
     app.extensions["sign_in_throttle"] = Throttle(storage_uri(cfg), f"{cfg.celery_queue}:sign-in",
                                                   per_account=cfg.sign_in_rate, per_address=cfg.sign_in_rate_address)
+
+
+def _own_password_first() -> Any:
+    """Someone signed in with a generated password sees nothing but the page to replace it."""
+    if (current_user.is_authenticated and current_user.info.must_change_password
+            and request.endpoint not in ("auth.change_password", "auth.sign_out", "static")
+            and not request.path.startswith("/api/")):
+        flash("Choose your own password first: the one you signed in with was generated for you.", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @login_manager.user_loader

@@ -17,7 +17,7 @@ from tests.conftest import REPO, SHIPPED, add_version
 def test_db_upgrade_on_an_empty_home(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "Database is at revision 0011" in result.output
+    assert "Database is at revision 0012" in result.output
     assert cli("db", "upgrade").exit_code == 0  # idempotent
 
 
@@ -55,6 +55,44 @@ def test_token_create_prints_the_token_last(cli) -> None:  # type: ignore[no-unt
     assert result.output.splitlines()[-1].startswith("fst_")
     missing = cli("token", "create", "ghost")
     assert missing.exit_code == 2 and "There is no user called 'ghost'" in missing.output
+
+
+def test_accounts_from_the_command_line(cli, cli_env) -> None:  # type: ignore[no-untyped-def]
+    from forms_service.config import load_config
+    from forms_service.context import ServiceContext
+    from forms_service.services import users
+
+    cli("user", "add", "ada", "--role", "administrator", "--password-stdin", input="a very long password\n")
+    cli("user", "add", "vic", "--role", "verifier", "--password-stdin", input="a very long password\n")
+    changed = cli("user", "set-password", "vic", "--password-stdin", input="another long password\n")
+    assert changed.exit_code == 0 and changed.output.strip() == "Set a new password for vic."
+    assert "another long password" not in changed.output
+    short = cli("user", "set-password", "vic", "--password-stdin", input="short\n")
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    no_stdin = cli("user", "set-password", "vic", input="")
+    assert no_stdin.exit_code == 2 and "--password-stdin" in no_stdin.output
+    token = cli("token", "create", "vic").output.splitlines()[-1]
+    ctx = ServiceContext.from_config(load_config(cli_env))
+    try:
+        assert users.authenticate(ctx, "vic", "another long password") is not None
+        assert users.user_for_token(ctx, token) is not None
+        assert cli("user", "disable", "vic").exit_code == 0
+        assert users.authenticate(ctx, "vic", "another long password") is None  # no sign-in
+        assert users.user_for_token(ctx, token) is None  # no token
+        assert "vic\tverifier  (disabled)" in cli("user", "list").output
+        assert cli("user", "enable", "vic").exit_code == 0
+        assert users.user_for_token(ctx, token) is not None
+        last = cli("user", "disable", "ada")
+        assert last.exit_code == 2 and "only active administrator" in last.output
+        listing = cli("token", "list").output
+        assert listing.startswith("1\tvic\tcreated ") and "last used" in listing and token not in listing
+        revoked = cli("token", "revoke", "1")
+        assert revoked.exit_code == 0 and revoked.output.strip() == "Revoked API token 1 of vic."
+        assert users.user_for_token(ctx, token) is None
+        assert cli("token", "list").output.rstrip().endswith("revoked")
+        assert cli("token", "revoke", "99").exit_code == 2
+    finally:
+        ctx.close()
 
 
 def test_questionnaire_list_show_validate(cli) -> None:  # type: ignore[no-untyped-def]

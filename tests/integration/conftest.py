@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ADMIN_PASSWORD = "the administrator's own password"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -48,8 +49,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     yield from serve(tmp_path_factory.mktemp("live"))
 
 
-def serve(root: Path, **settings: str) -> Iterator[LiveServer]:
-    """`forms-service setup` and `serve` on a free port of 127.0.0.1, with ``settings`` in the environment."""
+def serve(root: Path, *, generated_password: bool = False, **settings: str) -> Iterator[LiveServer]:
+    """`forms-service setup` and `serve` on a free port of 127.0.0.1, with ``settings`` in the environment.
+
+    The administrator's generated password is replaced by :data:`ADMIN_PASSWORD` (as its first
+    sign-in would make them do), unless ``generated_password``."""
     layouts = root / "layouts"
     layouts.mkdir()  # empty, as a new installation's: the shipped questionnaire comes from the package
     env = {**os.environ, "FORMS_SERVICE_HOME": str(root / "home"), "FORMS_SERVICE_LAYOUTS": str(layouts),
@@ -60,6 +64,12 @@ def serve(root: Path, **settings: str) -> Iterator[LiveServer]:
     assert setup.returncode == 0, setup.stderr
     password = re.search(r"password:\s+(\S+)", setup.stdout)
     assert password, setup.stdout
+    admin_password = password.group(1)
+    if not generated_password:
+        changed = subprocess.run([str(exe), "user", "set-password", "admin", "--password-stdin"], capture_output=True,
+                                 text=True, env=env, input=ADMIN_PASSWORD + "\n", timeout=300)
+        assert changed.returncode == 0, changed.stderr
+        admin_password = ADMIN_PASSWORD
     port = _free_port()
     log = open(root / "serve.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
@@ -76,7 +86,7 @@ def serve(root: Path, **settings: str) -> Iterator[LiveServer]:
                 raise AssertionError("the server did not start: " + (root / "serve.log").read_text()) from None
             time.sleep(0.2)
     try:
-        yield LiveServer(url, "admin", password.group(1), env, root / "home")
+        yield LiveServer(url, "admin", admin_password, env, root / "home")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

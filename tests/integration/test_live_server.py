@@ -149,3 +149,24 @@ def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServ
     page.wait_for_url("**/scans/unidentified")
     assert "Page 1 of covered.png was set aside" in page.inner_text("main")
     assert "No page is waiting" in page.inner_text("main")
+
+
+def test_the_first_administrator_chooses_their_own_password(tmp_path_factory, page) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.conftest import serve
+
+    for server in serve(tmp_path_factory.mktemp("first"), generated_password=True):
+        page.goto(server.url + "/sign-in")
+        page.fill("#name", "admin")
+        page.fill("#password", server.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(server.url + "/account/password")
+        assert "Choose your own password first" in page.inner_text("main")
+        page.goto(server.url + "/print/")  # nothing else until then
+        assert page.url == server.url + "/account/password"
+        page.fill("#current", server.password)
+        page.fill("#new", "a password of my own choosing")
+        page.fill("#repeat", "a password of my own choosing")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.goto(server.url + "/print/")
+        assert page.url == server.url + "/print/"
