@@ -340,10 +340,24 @@ def summary_text(summary: JobSummary) -> str:
 
 
 def recent_jobs(ctx: ServiceContext, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest uploads, newest first, each with its number among uploads (not the job id, which
+    print runs share), when it came, and every file it named (read, duplicate or rejected)."""
     with ctx.db.session() as s:
+        total = int(s.scalar(select(func.count()).select_from(Job).where(Job.kind == "read_scans")) or 0)
         jobs = list(s.scalars(select(Job).where(Job.kind == "read_scans").order_by(Job.id.desc()).limit(limit)))
-        return [{"id": j.id, "state": j.state, "done": j.done, "total": j.total, "message": j.message,
-                 "created_at": j.created_at, "files": len(j.payload.get("scan_files", []))} for j in jobs]
+        out = []
+        for n, j in enumerate(jobs):
+            files = sum(len(j.payload.get(k, [])) for k in ("scan_files", "rejected", "duplicates"))
+            out.append({"id": j.id, "number": total - n, "state": j.state, "done": j.done, "total": j.total,
+                        "message": j.message, "created_at": j.created_at, "files": files})
+        return [j for j in out if j["files"]]
+
+
+def upload_number(ctx: ServiceContext, job_id: int) -> int:
+    """An upload's number among uploads: the first upload is upload 1."""
+    with ctx.db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Job).where(
+            Job.kind == "read_scans", Job.id <= job_id)) or 0)
 
 
 @periodic("watch_folder", WATCH_SECONDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField, widgets
@@ -55,6 +55,13 @@ class RolesForm(FlaskForm):
     roles = _role_field()
 
 
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(message="Enter a new password.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @roles_required("administrator")
 def user_list() -> Any:
@@ -92,5 +99,55 @@ def user_edit(name: str) -> Any:
             flash(f"Roles of {name} saved.", "success")
             return redirect(url_for("admin.user_list"))
     status = 200 if not form.errors else 400
-    return render_template("admin/user_edit.html", user=user, form=form,
+    return render_template("admin/user_edit.html", user=user, form=form, password_form=ResetPasswordForm(),
+                           tokens=[t for t in users.list_tokens(ctx) if t.user == name],
                            is_self=(user.id == current_user.id)), status
+
+
+@bp.post("/users/<name>/password")
+@roles_required("administrator")
+def user_password(name: str) -> Any:
+    """An administrator gives someone a new password, which they must replace at their next sign-in."""
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        flash("Enter a new password.", "error")
+        return redirect(url_for("admin.user_edit", name=name))
+    try:
+        users.set_password(service_context(), name, form.password.data or "", generated=True)
+    except FormsServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"New password set for {name}: they choose their own at their next sign-in.", "success")
+    return redirect(url_for("admin.user_edit", name=name))
+
+
+@bp.post("/users/<name>/active")
+@roles_required("administrator")
+def user_active(name: str) -> Any:
+    if not FlaskForm().validate_on_submit():
+        flash("This page was out of date; it has been shown again.", "error")
+        return redirect(url_for("admin.user_edit", name=name))
+    active = request.form.get("active") == "1"
+    try:
+        users.set_active(service_context(), name, active)
+    except FormsServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{name} {'enabled' if active else 'disabled: they cannot sign in or use their API tokens'}.",
+              "success")
+    return redirect(url_for("admin.user_edit", name=name))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles_required("administrator")
+def token_revoke(token_id: int) -> Any:
+    if not FlaskForm().validate_on_submit():
+        flash("This page was out of date; it has been shown again.", "error")
+        return redirect(url_for("admin.user_list"))
+    try:
+        info = users.revoke_token(service_context(), token_id)
+    except FormsServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.user_list"))
+    flash(f"API token {info.id} of {info.user} revoked: it stops working at once.", "success")
+    return redirect(url_for("admin.user_edit", name=info.user))

@@ -63,7 +63,9 @@ def index() -> Any:
 @bp.get("/jobs/<int:job_id>")
 @roles_required("verifier")
 def job(job_id: int) -> Any:
-    return render_template("scans/job.html", summary=ingest.job_summary(service_context(), job_id))
+    ctx = service_context()
+    return render_template("scans/job.html", summary=ingest.job_summary(ctx, job_id),
+                           number=ingest.upload_number(ctx, job_id))
 
 
 @bp.get("/jobs/<int:job_id>.json")

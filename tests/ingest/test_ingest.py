@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from forms_lab.synth.batch import write_scan_files
@@ -353,3 +354,24 @@ def test_a_variant_without_a_layout_file_is_read_with_its_layout_drawn_again(ctx
     # the layout drawn is the one that was printed; it is kept, and the version frozen, as printing does
     assert path.read_text(encoding="utf-8") == printed
     assert get_version(ctx, "big-leeds-conversation", "2026-11").frozen
+
+
+def test_uploads_are_numbered_among_uploads_with_their_date(ctx, returned: Returned) -> None:  # type: ignore[no-untyped-def]
+    from forms_service.services import printing
+
+    printing.queue_print_run(ctx, questionnaire="big-leeds-conversation", variant="standard", copies=1)  # job 1
+    sheet = first_sheet(returned, "standard")
+    first = ingest.accept_files(ctx, [("a.png", _png(sheet.pages[1]))])
+    second = ingest.accept_files(ctx, [("b.png", _png(sheet.pages[2])), ("b-again.png", _png(sheet.pages[2]))])
+    nothing = ingest.accept_files(ctx, [])  # a command that named no file
+    assert (first.job_id, second.job_id) == (2, 3)
+    assert [ingest.upload_number(ctx, j) for j in (first.job_id, second.job_id)] == [1, 2]
+    recent = ingest.recent_jobs(ctx)
+    assert [(j["number"], j["files"]) for j in recent] == [(2, 2), (1, 1)]  # the empty one left out
+    assert all(j["created_at"] is not None for j in recent) and nothing.job_id not in [j["id"] for j in recent]
+
+
+def _png(page) -> bytes:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    Image.fromarray(page.image).save(buf, format="PNG", dpi=(page.dpi, page.dpi))
+    return buf.getvalue()

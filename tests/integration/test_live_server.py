@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -88,6 +89,8 @@ def test_order_a_print_run_and_watch_it_in_the_browser(live_server: LiveServer, 
     page.get_by_role("link", name="Back to print runs").click()
     row = page.locator("tbody tr").filter(has_text="Estates night shift")
     assert "large-print" in row.inner_text() and "done" in row.inner_text()
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone: the table scrolls inside its region
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_previews_show_every_page(live_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
@@ -136,6 +139,7 @@ def test_upload_scans_watch_them_read_and_set_a_page_aside(live_server: LiveServ
     page.get_by_role("button", name="Upload and read").click()
     page.wait_for_url("**/scans/jobs/*")
     page.get_by_text("Finished: 2 pages read.").wait_for(timeout=120_000)
+    assert re.fullmatch(r"Upload \d+", page.locator("h1").inner_text())
     assert page.eval_on_selector("#bar", "b => b.value") == 3
     assert "Pages for a person to identify" in page.inner_text("main") and "read (1 page)" in page.inner_text("main")
     page.screenshot(path=str(tmp_path / "job.png"), full_page=True)

@@ -184,3 +184,34 @@ def test_repeated_failures_lock_sign_in_for_a_while_and_are_logged(client, make_
     assert other.status_code == 302  # another account from the same office is not locked out
     assert caplog.text.count("sign-in failed") == 5 and "sign-in refused" in caplog.text and "signed in" in caplog.text
     assert "guess" not in caplog.text and PASSWORD not in caplog.text
+
+
+def test_administrator_resets_a_password_disables_and_revokes_on_the_users_page(client, make_user, ctx) -> None:  # type: ignore[no-untyped-def]
+    from forms_service.services import users
+
+    make_user("ada", "administrator")
+    make_user("vic", "verifier")
+    token = users.create_token(ctx, "vic")
+    sign_in(client, "ada")
+    page = client.get("/admin/users/vic").get_data(as_text=True)
+    assert "Set a new password" in page and "Disable vic" in page and "working" in page
+    assert '="None"' not in page
+    done = client.post("/admin/users/vic/password", data={"csrf_token": csrf_token(page),
+                                                          "password": "a temporary password"}, follow_redirects=True)
+    assert "they choose their own at their next sign-in" in done.get_data(as_text=True)
+    assert users.authenticate(ctx, "vic", "a temporary password").must_change_password  # type: ignore[union-attr]
+    client.post("/admin/users/vic/active", data={"csrf_token": csrf_token(page), "active": "0"})
+    assert users.authenticate(ctx, "vic", "a temporary password") is None
+    assert users.user_for_token(ctx, token) is None
+    client.post("/admin/users/vic/active", data={"csrf_token": csrf_token(page), "active": "1"})
+    [listed] = users.list_tokens(ctx)
+    client.post(f"/admin/tokens/{listed.id}/revoke", data={"csrf_token": csrf_token(page)})
+    assert users.list_tokens(ctx)[0].revoked and users.user_for_token(ctx, token) is None
+    refused = client.post("/admin/users/ada/active", data={"csrf_token": csrf_token(page), "active": "0"},
+                          follow_redirects=True)
+    assert "only active administrator" in refused.get_data(as_text=True)
+
+    client.post("/sign-out", data={"csrf_token": csrf_token(page)})
+    first = sign_in(client, "vic", "a temporary password")
+    assert first.status_code == 302
+    assert client.get("/verify/").headers["Location"].endswith("/account/password")  # their own password first
