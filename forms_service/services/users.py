@@ -8,11 +8,14 @@ Must never: log a password or a token.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from importlib import resources
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,9 +59,19 @@ def check_roles(roles: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def check_password(password: str) -> str:
+    """A password long enough and not one of the 20,000 most common (``data/common-passwords``)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    if password.lower().strip() in _common_passwords():
+        raise InvalidInput("That password is one of the most common ones, tried first by anyone guessing: "
+                           "choose another.")
     return password
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    raw = resources.files("forms_service").joinpath("data", "common-passwords.txt.gz").read_bytes()
+    return frozenset(line.strip().lower() for line in gzip.decompress(raw).decode("utf-8").splitlines())
 
 
 def add_user(ctx: ServiceContext, name: str, roles: list[str], password: str) -> UserInfo:

@@ -43,6 +43,8 @@ def test_user_add_bad_inputs(cli) -> None:  # type: ignore[no-untyped-def]
     assert "'wizard' is not a role; the roles are administrator" in result.output
     result = cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="short\n")
     assert result.exit_code == 2 and "at least 10 characters" in result.output
+    result = cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="Password123\n")
+    assert result.exit_code == 2 and "one of the most common ones" in result.output
     cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="a very long password\n")
     result = cli("user", "add", "x1", "--role", "verifier", "--password-stdin", input="a very long password\n")
     assert result.exit_code == 2 and "There is already a user called 'x1'" in result.output
