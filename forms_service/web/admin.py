@@ -121,11 +121,18 @@ def user_password(name: str) -> Any:
     return redirect(url_for("admin.user_edit", name=name))
 
 
+def _fresh() -> bool:
+    """The posted form's CSRF token holds; otherwise say the page was out of date."""
+    if FlaskForm().validate_on_submit():
+        return True
+    flash("This page was out of date; it has been shown again.", "error")
+    return False
+
+
 @bp.post("/users/<name>/active")
 @roles_required("administrator")
 def user_active(name: str) -> Any:
-    if not FlaskForm().validate_on_submit():
-        flash("This page was out of date; it has been shown again.", "error")
+    if not _fresh():
         return redirect(url_for("admin.user_edit", name=name))
     active = request.form.get("active") == "1"
     try:
@@ -141,8 +148,7 @@ def user_active(name: str) -> Any:
 @bp.post("/tokens/<int:token_id>/revoke")
 @roles_required("administrator")
 def token_revoke(token_id: int) -> Any:
-    if not FlaskForm().validate_on_submit():
-        flash("This page was out of date; it has been shown again.", "error")
+    if not _fresh():
         return redirect(url_for("admin.user_list"))
     try:
         info = users.revoke_token(service_context(), token_id)

@@ -74,11 +74,7 @@ def test_moderate_with_the_keyboard_alone(held_server: LiveServer, page, tmp_pat
 
 
 def test_the_delivery_page_for_administrators(held_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
-    page.goto(held_server.url + "/sign-in")
-    page.fill("#name", held_server.admin)
-    page.fill("#password", held_server.password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(held_server.url + "/")
+    sign_in(page, held_server, held_server.admin)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Delivery").click()
     assert "Contributions per area" in page.inner_text("main")
     no_violations(page)
@@ -90,11 +86,7 @@ def test_the_delivery_page_for_administrators(held_server: LiveServer, page) -> 
 
 
 def test_the_retention_page_for_administrators(held_server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
-    page.goto(held_server.url + "/sign-in")
-    page.fill("#name", held_server.admin)
-    page.fill("#password", held_server.password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(held_server.url + "/")
+    sign_in(page, held_server, held_server.admin)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Retention").click()
     assert "scans received more than 30 days ago" in page.inner_text("main")
     no_violations(page)
