@@ -27,7 +27,7 @@
 | FORMS_SERVICE_CLOSING_DATE | (none) | the consultation's closing date (YYYY-MM-DD): scan images are deleted FORMS_SERVICE_RETENTION_DAYS after it |
 | FORMS_SERVICE_RETENTION_DAYS | 30 | days scan images are kept after the closing date (or, with none set, after they were received) |
 | FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS | (none) | "about you" questions also counted against each other: `age:gender,disability:ethnicity` |
-| FORMS_SERVICE_RECEIPT_URL | http://localhost:8000/receipt | the public receipt page, printed on every receipt slip (at most 80 characters) |
+| FORMS_SERVICE_RECEIPT_URL | http://127.0.0.1:5000/receipt | the public receipt page, printed on every receipt slip (at most 80 characters) |
 | FORMS_SERVICE_RECEIPT_RATE | 10 per minute;60 per hour | receipt lookups one address may make |
 | FORMS_SERVICE_RECEIPT_RATE_GLOBAL | 300 per minute | receipt lookups from all addresses together |
 | FORMS_SERVICE_SIGN_IN_RATE | 5 per 5 minutes;20 per hour | failed sign-ins allowed for one account before its sign-in is refused for a while |
@@ -105,7 +105,7 @@ class Config:
     #: "about you" questions counted against each other as well as by group: (question, question)
     demographic_crossings: tuple[tuple[str, str], ...] = ()
     #: the public receipt page, printed on every receipt slip
-    receipt_url: str = "http://localhost:8000/receipt"
+    receipt_url: str = "http://127.0.0.1:5000/receipt"
     #: receipt lookups allowed per address and in all (Flask-Limiter notation)
     receipt_rate: str = "10 per minute;60 per hour"
     receipt_rate_global: str = "300 per minute"
@@ -179,7 +179,7 @@ def load_config(env: Mapping[str, str] | None = None, *, ensure_home: bool = Tru
     except ValueError:
         raise ConfigurationError("FORMS_SERVICE_CLOSING_DATE must be the consultation's closing date as "
                                  f"YYYY-MM-DD, such as 2027-03-31 (found {raw_closing!r}).") from None
-    receipt_url = (env.get("FORMS_SERVICE_RECEIPT_URL") or "http://localhost:8000/receipt").strip()
+    receipt_url = (env.get("FORMS_SERVICE_RECEIPT_URL") or "http://127.0.0.1:5000/receipt").strip()
     if not re.fullmatch(r"https?://[^\s/]+(?:/[^\s]*)?", receipt_url) or len(receipt_url) > 80:
         raise ConfigurationError("FORMS_SERVICE_RECEIPT_URL must be the receipt page's web address as it is printed "
                                  f"on the slip, such as https://consult.example.ac.uk/receipt (found {receipt_url!r}).")

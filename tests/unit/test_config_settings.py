@@ -39,6 +39,8 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     ("FORMS_SERVICE_RETENTION_DAYS", "a month", "a whole number of days from 0 to 3650"),
     ("FORMS_SERVICE_CLOSING_DATE", "31/03/2027", "as YYYY-MM-DD"),
     ("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS", "age", "pairs of two different question ids"),
+    ("FORMS_SERVICE_RECEIPT_URL", "the consultation page", "web address as it is printed"),
+    ("FORMS_SERVICE_RECEIPT_URL", "https://example.org/" + "x" * 80, "web address as it is printed"),
     ("FORMS_SERVICE_DEMOGRAPHIC_CROSSINGS", "age:age", "pairs of two different question ids"),
 ])
 def test_bad_values_are_refused(tmp_path: Path, name: str, value: str, words: str) -> None:
