@@ -267,22 +267,22 @@ def user_set_password(name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def user_disable(name: str) -> None:
     """Disable user NAME: no sign-in, no API tokens, until enabled again."""
-    from .services import users
-
-    with service_context(sync=False) as ctx:
-        users.set_active(ctx, name, False)
-    click.echo(f"Disabled {name}: they cannot sign in or use their API tokens.")
+    _set_active(name, False, f"Disabled {name}: they cannot sign in or use their API tokens.")
 
 
 @user.command("enable")
 @click.argument("name")
 def user_enable(name: str) -> None:
     """Enable user NAME again."""
+    _set_active(name, True, f"Enabled {name}.")
+
+
+def _set_active(name: str, active: bool, said: str) -> None:
     from .services import users
 
     with service_context(sync=False) as ctx:
-        users.set_active(ctx, name, True)
-    click.echo(f"Enabled {name}.")
+        users.set_active(ctx, name, active)
+    click.echo(said)
 
 
 @main.group(cls=ServiceGroup)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from ..store.db import upsert
 from ..store.models import Lease, utcnow
 
 
@@ -21,11 +22,7 @@ def take(s: Session, user_id: int, tasks: list[str], duration: timedelta) -> set
     if not tasks:
         return set()
     now = utcnow()
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    stmt = upsert(Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + duration}
+    stmt = upsert(s, Lease).values([{"task": t, "user_id": user_id, "taken_at": now, "expires_at": now + duration}
                                  for t in tasks])
     stmt = stmt.on_conflict_do_update(
         index_elements=["task"],

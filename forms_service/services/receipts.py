@@ -23,6 +23,7 @@ from sqlalchemy import select
 from .. import receipts
 from ..context import ServiceContext
 from ..states import ContributionState, FieldState, OutboxState
+from ..store.db import upsert
 from ..store.models import (
     Contribution,
     FieldChange,
@@ -102,11 +103,7 @@ def lookup(ctx: ServiceContext, typed: str) -> Lookup:
 def _counted(ctx: ServiceContext, result: Lookup) -> Lookup:
     """Count the lookup in today's row for its outcome (one upsert), and log the outcome alone."""
     with ctx.db.session() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-        stmt = upsert(ReceiptLookups).values(day=utcnow().date(), outcome=result.outcome, count=1)
+        stmt = upsert(s, ReceiptLookups).values(day=utcnow().date(), outcome=result.outcome, count=1)
         s.execute(stmt.on_conflict_do_update(index_elements=["day", "outcome"],
                                              set_={"count": ReceiptLookups.count + 1}))
     log.info("receipt lookup", extra={"outcome": result.outcome})

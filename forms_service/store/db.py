@@ -135,6 +135,16 @@ class Database:
         self.engine.dispose()
 
 
+def upsert(s: Session, table: Any) -> Any:
+    """An INSERT that can say what to do on a conflict (``.on_conflict_do_update``), in the
+    dialect of the session's database (PostgreSQL or SQLite: both have it)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(table)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")

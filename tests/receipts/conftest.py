@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +25,12 @@ from forms_service.services import (
     jobs,
     moderation,
     printing,
-    questionnaires,
     users,
     verify,
 )
 from forms_service.services.layouts import find_layout
 from tests.conftest import PASSWORD, make_config
+from tests.verify.conftest import ctx  # noqa: F401  (made with the config below)
 
 #: what the verifier reads in each writing area (the filler's own handwriting is random)
 WRITTEN = {
@@ -70,20 +69,11 @@ def config(tmp_path: Path, layouts: Path) -> Config:
 
 
 @pytest.fixture
-def ctx(config: Config) -> Iterator[ServiceContext]:
-    context = ServiceContext.from_config(config)
-    context.db.upgrade()
-    questionnaires.sync_definitions(context)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def delivered(ctx: ServiceContext) -> Delivered:
+def delivered(ctx: ServiceContext) -> Delivered:  # noqa: F811 (the fixture imported above)
     return deliver_one_copy(ctx)
 
 
-def deliver_one_copy(ctx: ServiceContext) -> Delivered:
+def deliver_one_copy(ctx: ServiceContext) -> Delivered:  # noqa: F811
     """Print one standard copy of 2026-12, fill it, scan it, verify every field as :data:`WRITTEN`
     says, redact the phone number, withhold the abusive answer, and deliver (auto-acceptance off,
     no spot checks: the context's configuration must say so)."""
