@@ -102,19 +102,23 @@ def queued_fields(records: list[dict[str, Any]], sheets: dict[str, Any], kinds: 
     return out
 
 
-def keystrokes(fields: list[list[Any]]) -> dict[str, int]:
+def keystrokes(fields: list[list[Any]], question_of: dict[str, str] | None = None) -> dict[str, int]:
     """A person clearing a queue of tick-box fields, knowing the truth: keys on grid screens (a
     screen per question, 50 tiles, least certain first: Enter, plus arrows to each wrong tile and the
-    keys that correct it) and on single-field screens (the corrections, then Enter).
+    keys that correct it) and on single-field screens (the corrections, then Enter). A rating
+    question's rows are one question (``question_of``: field id -> question id, as the service's
+    grid groups them; the shipped definition's by default).
 
     A field only the paper can settle (a 1-bit scan showing no mark) arrives on the grid marked
     "cannot tell" and costs it nothing; it is counted apart (``paper``, and ``paper_marked`` when
     the respondent had ticked something the scan lost), with the keys a person holding the paper
     takes on its single-field screen (``paper_keys``). ``fields`` and both key counts are of the
     others, the fields a picture can settle."""
+    if question_of is None:
+        question_of = {f.id: f.question for f in load_definition(DEFINITION).questionnaire.fields()}
     by_field: dict[str, list[list[Any]]] = {}
     for f in fields:
-        by_field.setdefault(f[0], []).append(f)
+        by_field.setdefault(question_of.get(f[0], f[0]), []).append(f)
     out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0,
            "paper": 0, "paper_marked": 0, "paper_keys": 0}
     for group in by_field.values():

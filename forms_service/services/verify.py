@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     type_coerce,
     update,
@@ -128,35 +129,52 @@ def _lease_key() -> Any:
 # -- what the fields can be ---------------------------------------------------------------------
 
 
-def _options(q: Questionnaire) -> dict[str, tuple[str, str, tuple[Option, ...]]]:
-    """field id -> (type, the question as printed, the options a person may choose)."""
-    out: dict[str, tuple[str, str, tuple[Option, ...]]] = {}
+@dataclass(frozen=True)
+class _Definition:
+    """What the verification screens need of a questionnaire version's fields."""
+
+    options: dict[str, tuple[str, str, tuple[Option, ...]]]
+    """field id -> (type, the question as printed, the options a person may choose)"""
+    questions: dict[str, tuple[str, str, str]]
+    """field id -> (its question's id, the question's text, the row's label: "" unless a rating row)"""
+
+
+def _definition(q: Questionnaire) -> _Definition:
+    options: dict[str, tuple[str, str, tuple[Option, ...]]] = {}
+    questions: dict[str, tuple[str, str, str]] = {}
     for spec in q.fields():
         question = q.question(spec.question)
         choices = question.scale if question.rows else question.options
         labels = {o.value: o.label for o in choices}
-        out[spec.id] = (spec.type.value, spec.label, tuple(Option(v, labels.get(v, v)) for v in spec.values))
-    return out
+        options[spec.id] = (spec.type.value, spec.label, tuple(Option(v, labels.get(v, v)) for v in spec.values))
+        row = next((r.label for r in question.rows if spec.id == f"{question.id}.{r.id}"), "")
+        questions[spec.id] = (question.id, question.text, row)
+    return _Definition(options, questions)
 
 
 Specs = dict[tuple[str, str], dict[str, tuple[str, str, tuple[Option, ...]]]]
-_BY_DEFINITION: dict[str, dict[str, tuple[str, str, tuple[Option, ...]]]] = {}
-"""Fields' options by the sha-256 of their definition: a definition's text never changes under its hash."""
+_BY_DEFINITION: dict[str, _Definition] = {}
+"""Fields by the sha-256 of their definition: a definition's text never changes under its hash."""
 
 
-def _options_of(ctx: ServiceContext, questionnaire: str, version: str) -> dict[str, tuple[str, str, tuple[Option, ...]]]:
-    """The fields of a questionnaire version (parsed once per process and definition, looked up by hash)."""
+def _definition_of(ctx: ServiceContext, questionnaire: str, version: str) -> _Definition:
+    """A questionnaire version's fields (parsed once per process and definition, looked up by hash)."""
     with ctx.db.session() as s:
         sha = s.scalar(select(QuestionnaireVersion.sha256).where(
             QuestionnaireVersion.questionnaire == questionnaire, QuestionnaireVersion.version == version))
     if sha is None or sha not in _BY_DEFINITION:
-        options = _options(questionnaires.get_questionnaire(ctx, questionnaire, version))
+        found = _definition(questionnaires.get_questionnaire(ctx, questionnaire, version))
         if sha is None:
-            return options
+            return found
         if len(_BY_DEFINITION) > 64:
             _BY_DEFINITION.clear()
-        _BY_DEFINITION[sha] = options
+        _BY_DEFINITION[sha] = found
     return _BY_DEFINITION[sha]
+
+
+def _options_of(ctx: ServiceContext, questionnaire: str, version: str) -> dict[str, tuple[str, str, tuple[Option, ...]]]:
+    """The fields of a questionnaire version: field id -> (type, question as printed, options)."""
+    return _definition_of(ctx, questionnaire, version).options
 
 
 def _spec(ctx: ServiceContext, r: Response, field_id: str,
@@ -537,7 +555,12 @@ GRID_SIZE = 50
 
 @dataclass(frozen=True)
 class GridScreen:
-    """One question's tick boxes from many responses, each pre-marked with the machine's reading."""
+    """One question's tick boxes from many responses, each pre-marked with the machine's reading.
+
+    A rating question's rows share its scale, so they share its screens: each tile names its row
+    (``rows``, aligned with ``tasks``; "" for a question without rows). Versions of the questionnaire
+    that ask the question with the same options share them too.
+    """
 
     questionnaire: str
     version: str
@@ -546,6 +569,28 @@ class GridScreen:
     type: str
     options: tuple[Option, ...]
     tasks: tuple[FieldTask, ...]
+    rows: tuple[str, ...] = ()
+
+
+def _same_question(ctx: ServiceContext, questionnaire: str, version: str, field_id: str) -> Any:
+    """SQL condition for the fields, in any version of ``questionnaire``, that ask the question of
+    ``field_id`` with the same options (a rating question's rows count as one question)."""
+    first = _definition_of(ctx, questionnaire, version)
+    question_id = first.questions[field_id][0]
+    kind, _label, options = first.options[field_id]
+    with ctx.db.session() as s:
+        versions = list(s.scalars(select(QuestionnaireVersion.version).where(
+            QuestionnaireVersion.questionnaire == questionnaire)))
+    if version not in versions:
+        versions.append(version)
+    alike = []
+    for v in versions:
+        d = first if v == version else _definition_of(ctx, questionnaire, v)
+        ids = [f for f, (q, _text, _row) in d.questions.items()
+               if q == question_id and d.options[f][0] == kind and d.options[f][2] == options]
+        if ids:
+            alike.append(and_(Response.version == v, FieldReading.field_id.in_(ids)))
+    return and_(Response.questionnaire == questionnaire, or_(*alike))
 
 
 def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run: int | None = None,
@@ -569,18 +614,21 @@ def grid(ctx: ServiceContext, user_id: int, *, limit: int = GRID_SIZE, print_run
         anyone = anyone.join(Sheet, Sheet.sheet_id == Response.sheet_id).where(Sheet.print_run_id == print_run)
     with ctx.db.session() as s:
         first = s.execute(anyone.limit(1)).first()
-        if first is None:
-            return None
-        _id, field_id, questionnaire, version = first
-        candidates = list(s.scalars(anyone.with_only_columns(FieldReading.id).where(
-            FieldReading.field_id == field_id, Response.questionnaire == questionnaire,
-            Response.version == version).limit(limit)))
+    if first is None:
+        return None
+    _id, field_id, questionnaire, version = first
+    alike = _same_question(ctx, questionnaire, version, field_id)
+    with ctx.db.session() as s:
+        candidates = list(s.scalars(anyone.with_only_columns(FieldReading.id).where(alike).limit(limit)))
     got = _take_many(ctx, user_id, candidates)
     chosen = [i for i in candidates if i in got]
     if not chosen:
         return None
     tasks = tuple(field_tasks(ctx, chosen))
-    return GridScreen(questionnaire, version, field_id, tasks[0].question, tasks[0].type, tasks[0].options, tasks)
+    questions = _definition_of(ctx, questionnaire, version).questions
+    rows = tuple(questions.get(t.field, ("", "", ""))[2] for t in tasks)
+    return GridScreen(questionnaire, version, field_id, questions[field_id][1], tasks[0].type, tasks[0].options,
+                      tasks, rows)
 
 
 def confirm_grid(ctx: ServiceContext, user_id: int, answers: dict[int, Any], cannot_tell: Iterable[int] = ()

@@ -244,3 +244,36 @@ def test_the_grid_can_be_kept_to_one_print_run(queued: ServiceContext, client, v
     assert "of print run 1 is waiting" in client.get("/verify/field?kind=text&print_run=1").get_data(as_text=True)
     assert 'id="field"' in client.get("/verify/field?kind=text").get_data(as_text=True)
     assert client.get("/verify/field?print_run=first").status_code == 400
+
+
+def test_a_rating_question_is_one_grid_screen_across_rows_and_versions(ctx: ServiceContext, verifier) -> None:  # type: ignore[no-untyped-def]
+    """The rows of "how well do our values describe us" share a scale, so they share a screen, each tile
+    naming its row; copies of the older version that ask it with the same options join them; another
+    question, even one the machine was less sure of, waits for its own screen."""
+    from sqlalchemy import insert
+
+    from forms_service.store.models import Response
+
+    alice, _ = verifier("alice")
+    now = utcnow()
+    with ctx.db.engine.begin() as conn:
+        for n, version in enumerate(["2026-12", "2026-11", "2026-12"]):
+            conn.execute(insert(Response).values(public_id=f"r{n}", sheet_id=f"S{n:07d}",
+                                                 questionnaire="big-leeds-conversation", version=version,
+                                                 variant="standard", pages_expected=6, created_at=now))
+        ids = list(conn.scalars(select(Response.id).order_by(Response.id)))
+        rows = [{"response_id": r, "field_id": f"values.{row}", "type": "single_choice", "value": {"v": "3"},
+                 "confidence": 0.5 + 0.01 * i, "state": "queued", "page": 2, "details": {}, "updated_at": now}
+                for i, (r, row) in enumerate((r, row) for r in ids for row in ("integrity", "community"))]
+        rows.append({"response_id": ids[0], "field_id": "gender", "type": "single_choice", "value": {"v": "woman"},
+                     "confidence": 0.55, "state": "queued", "page": 5, "details": {}, "updated_at": now})
+        conn.execute(insert(FieldReading), rows)
+    screen = verify.grid(ctx, alice)
+    assert screen is not None
+    assert screen.question == "How well do our current values describe the university today?"
+    assert [t.field for t in screen.tasks] == ["values.integrity", "values.community"] * 3  # least certain first
+    assert screen.rows == ("Integrity", "Community") * 3
+    assert [t.response for t in screen.tasks][2:4] == ["r1", "r1"]  # the 2026-11 copy
+    verify.confirm_grid(ctx, alice, {t.id: t.value for t in screen.tasks})
+    nxt = verify.grid(ctx, alice)
+    assert nxt is not None and [t.field for t in nxt.tasks] == ["gender"] and nxt.rows == ("",)
