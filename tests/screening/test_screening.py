@@ -54,6 +54,22 @@ def kinds(screener: Screener, text: str) -> dict[str, list[str]]:
     ("c u n t s the lot of them", "abuse", "c u n t s"),
     ("kurwa, the visa office lost my documents", "abuse", "kurwa"),
     ("to whoever reported me: watch your back.", "abuse", "watch your back"),
+    # the shipped lexicon (Surge AI's list): words and phrases no hand list holds
+    ("the new timetable was made by a total dumbass", "abuse", "dumbass"),
+    ("whoever designed this, shit for brains", "abuse", "shit for brains"),
+    # hateful generalisations about a group, threats in other words, letters split by hyphens
+    ("romanians are all thieves, lock your bikes", "abuse", "romanians are all thieves"),
+    ("kick the international students out and fees would fall", "abuse", "kick the international students out"),
+    ("cut my hours again and see what happens", "abuse", "and see what happens"),
+    ("imma deck the next person who takes my oat milk", "abuse", "imma deck"),
+    ("w-a-n-k-e-r-s, every one of them", "abuse", "w-a-n-k-e-r-s"),
+    ("parasites, the lot of them upstairs", "abuse", "parasites"),
+    # one person described in the voices people write in
+    ("t'warden on our block never answers", "singling-out", "t'warden on our block"),
+    ("the bloke running the bike hire is brilliant", "singling-out", "the bloke running the bike hire"),
+    ("the cleaner wi the red hat sings every morning", "singling-out", "the cleaner wi the red hat"),
+    ("our landlord never fixes anything", "singling-out", "our landlord"),
+    ("the Deputy Vice-Chancellor should come to a seminar", "singling-out", "the Deputy Vice-Chancellor"),
 ])
 def test_each_kind_is_found_with_its_span(screener: Screener, text: str, kind: str, span: str) -> None:
     found = kinds(screener, text)
@@ -78,6 +94,11 @@ def test_each_kind_is_found_with_its_span(screener: Screener, text: str, kind: s
     "Roger Stevens lecture theatres are freezing in winter and boiling in June",
     "A lecturer once told me I didn't look like a scientist",
     "lectures in June are too hot, pls open the windows ty",
+    # countries and festivals are places and times, not people; food and words that merely contain one
+    "I came from Jordan and my English improved so much here",
+    "Exams in Ramadan were hard, a quiet room to break the fast would help",
+    "faggots and mushy peas on the refectory menu please",
+    "a bastardised version of last year's plan",
 ])
 def test_clean_answers_pass(screener: Screener, text: str) -> None:
     assert screener.screen(text) == []
