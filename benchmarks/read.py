@@ -48,6 +48,7 @@ from forms_service.context import ServiceContext
 from forms_service.questionnaire import load_definition
 from forms_service.services import export, ingest, jobs
 from forms_service.services.questionnaires import sync_definitions
+from forms_service.services.verify import UNDECIDED
 from forms_service.sheets import new_sheet_id
 from forms_service.store.models import FieldReading, Response
 
@@ -109,27 +110,35 @@ def keystrokes(fields: list[list[Any]], question_of: dict[str, str] | None = Non
     question's rows are one question (``question_of``: field id -> question id, as the service's
     grid groups them; the shipped definition's by default).
 
-    A field only the paper can settle (a 1-bit scan showing no mark) arrives on the grid marked
-    "cannot tell" and costs it nothing; it is counted apart (``paper``, and ``paper_marked`` when
-    the respondent had ticked something the scan lost), with the keys a person holding the paper
-    takes on its single-field screen (``paper_keys``). ``fields`` and both key counts are of the
-    others, the fields a picture can settle."""
+    A field the machine could not decide (confidence at most ``verify.UNDECIDED``) arrives on the
+    grid marked "cannot tell", costs it nothing and is cleared on its single-field screen
+    (``undecided``, ``undecided_keys``); so is a field only the paper can settle (a 1-bit scan
+    showing no mark), counted apart (``paper``, and ``paper_marked`` when the respondent had ticked
+    something the scan lost, ``paper_keys`` with the paper in hand). ``fields`` are those a picture
+    can settle, ``grid_fields`` those of them a grid confirms; ``single_keys`` clears all
+    ``fields`` on single-field screens."""
     if question_of is None:
         question_of = {f.id: f.question for f in load_definition(DEFINITION).questionnaire.fields()}
     by_field: dict[str, list[list[Any]]] = {}
     for f in fields:
         by_field.setdefault(question_of.get(f[0], f[0]), []).append(f)
-    out = {"fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0,
-           "paper": 0, "paper_marked": 0, "paper_keys": 0}
+    out = {"fields": 0, "grid_fields": 0, "grid_keys": 0, "single_keys": 0, "shown_wrong": 0, "screens": 0,
+           "undecided": 0, "undecided_keys": 0, "paper": 0, "paper_marked": 0, "paper_keys": 0}
     for group in by_field.values():
-        for f in [f for f in group if len(f) > 5 and f[5]]:
-            out["paper"] += 1
-            out["paper_marked"] += f[4] not in (None, [])
-            out["paper_keys"] += _set_keys(f[1], f[3], f[4]) + 1
-        group = [f for f in group if not (len(f) > 5 and f[5])]
-        group.sort(key=lambda f: f[2])
-        for start in range(0, len(group), GRID_SIZE):
-            screen = group[start:start + GRID_SIZE]
+        for f in group:
+            if len(f) > 5 and f[5]:
+                out["paper"] += 1
+                out["paper_marked"] += f[4] not in (None, [])
+                out["paper_keys"] += _set_keys(f[1], f[3], f[4]) + 1
+            elif f[2] <= UNDECIDED:
+                out["undecided"] += 1
+                out["undecided_keys"] += _set_keys(f[1], f[3], f[4]) + 1
+        settled = [f for f in group if not (len(f) > 5 and f[5])]
+        out["fields"] += len(settled)
+        out["single_keys"] += sum(_set_keys(f[1], f[3], f[4]) + 1 for f in settled)
+        on_grid = sorted((f for f in settled if f[2] > UNDECIDED), key=lambda f: f[2])
+        for start in range(0, len(on_grid), GRID_SIZE):
+            screen = on_grid[start:start + GRID_SIZE]
             keys, at = 1, 0  # Enter confirms the screen; the cursor starts on the first tile
             for i, (_fid, kind, _conf, shown, truth, *_paper) in enumerate(screen):
                 fix = _set_keys(kind, shown, truth)
@@ -138,9 +147,8 @@ def keystrokes(fields: list[list[Any]], question_of: dict[str, str] | None = Non
                     keys += fix
                     at = i
                     out["shown_wrong"] += 1
-                out["single_keys"] += fix + 1
             out["grid_keys"] += keys
-            out["fields"] += len(screen)
+            out["grid_fields"] += len(screen)
             out["screens"] += 1
     return out
 
@@ -265,11 +273,13 @@ def main() -> None:
         if not pool:
             continue
         k = keystrokes(pool)
-        fields = max(k["fields"], 1)
-        print(f"  {name}: {k['fields']} tick-box fields a picture can settle ({k['shown_wrong']} shown wrong), "
-              f"{k['grid_keys'] / fields:.3f} keys a field on grid screens "
-              f"({k['screens'] / fields:.3f} of them confirming, {k['screens']} screens), "
-              f"{k['single_keys'] / fields:.2f} on single-field screens")
+        fields, grid = max(k["fields"], 1), max(k["grid_fields"], 1)
+        print(f"  {name}: {k['fields']} tick-box fields a picture can settle; "
+              f"{k['grid_fields']} confirmed on {k['screens']} grid screens ({k['shown_wrong']} shown wrong): "
+              f"{k['grid_keys'] / grid:.3f} keys a field ({k['screens'] / grid:.3f} of them confirming); "
+              f"{k['undecided']} the machine could not decide, left for their single-field screens "
+              f"({k['undecided_keys'] / max(k['undecided'], 1):.2f} keys a field); "
+              f"all {k['fields']} on single-field screens: {k['single_keys'] / fields:.2f} keys a field")
         if k["paper"]:
             print(f"    and {k['paper']} only the paper can settle (a 1-bit scan shows no mark; "
                   f"{k['paper_marked']} of them were ticked): {k['paper_keys'] / k['paper']:.2f} keys a field "

@@ -70,6 +70,8 @@ LEASE = timedelta(minutes=2)
 """How long a task stays with the person it was handed to without being renewed."""
 MAX_TEXT = 5000
 """The longest written answer a person may type, in characters."""
+UNDECIDED = 0.5
+"""A tick-box reading this sure or less is no better than a coin: see :attr:`FieldTask.undecided`."""
 
 
 class TaskKind(StrEnum):
@@ -115,6 +117,13 @@ class FieldTask:
     keying: int = 0  # under double-blind keying: how many people typed it before (2: they disagreed)
     state: FieldState = FieldState.QUEUED
     paper: bool = False  # a 1-bit scan showing no mark: a light one may have been lost, only the paper tells
+
+    @property
+    def undecided(self) -> bool:
+        """A tick-box field the machine could not decide (no reading it gives better than even odds:
+        two marks, a filled box with no tick, a broken mark on a 1-bit scan). A grid does not
+        pre-mark it with a guess a person might confirm unseen: it arrives marked *cannot tell*."""
+        return self.kind is TaskKind.CHOICE and not self.paper and self.confidence <= UNDECIDED
 
 
 def _task(reading_id: int) -> str:

@@ -126,6 +126,10 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
         if screens == 0 and page.locator(".tile").count() > 1:
             page.keyboard.press("ArrowRight")
             page.keyboard.press("c")
+            assert page.locator(".tile.unsure").count() == 1
+            page.keyboard.press("1")  # choosing an answer says the person can tell after all
+            assert page.locator(".tile.unsure").count() == 0
+            page.keyboard.press("c")
             cannot = page.get_attribute(".tile.unsure", "data-id")
         with page.expect_navigation():
             page.keyboard.press("Enter")

@@ -94,3 +94,35 @@ def test_a_1_bit_scan_showing_no_mark_is_left_for_the_paper(ctx: ServiceContext,
     single = client.get("/verify/field?kind=choice").get_data(as_text=True)
     assert "Look at the paper form" in single
     assert verify.field_task(ctx, field_id(single)).paper
+
+
+def test_a_field_the_machine_could_not_decide_is_not_pre_marked_with_a_guess(
+        queued: ServiceContext, client, verifier) -> None:  # type: ignore[no-untyped-def]
+    """A tick-box reading no better than even odds arrives on the grid as "cannot tell", with a note:
+    Enter alone never confirms a coin's guess; the field waits for its single-field screen."""
+    from sqlalchemy import select, update
+
+    from forms_service.store.models import FieldReading
+
+    with queued.db.session() as s:
+        rows = list(s.execute(select(FieldReading.id, FieldReading.field_id).where(
+            FieldReading.field_id.like("values.%")).order_by(FieldReading.id)))
+        unsure = rows[0][0]
+        s.execute(update(FieldReading).where(FieldReading.id == unsure).values(confidence=0.4943))
+    verifier("vera")
+    sign_in(client, "vera")
+    grid = client.get("/verify/grid").get_data(as_text=True)
+    if "could not decide" not in grid:  # the group question came first: confirm it, the rating is next
+        tiles = re.findall(r'name="ids" value="(\d+)"', grid)
+        client.post("/verify/grid", data={"csrf_token": csrf_token(grid), "type": "single_choice",
+                                          "action": "confirm", "ids": tiles})
+        grid = client.get("/verify/grid").get_data(as_text=True)
+    assert grid.count("The machine could not decide this one") == 1
+    tiles = re.findall(r'name="cannot-(\d+)" value="1" tabindex="-1"( checked)?', grid)
+    assert [int(i) for i, checked in tiles if checked] == [unsure]
+    assert verify.field_task(queued, unsure).undecided
+    data = {"csrf_token": csrf_token(grid), "type": "single_choice", "action": "confirm",
+            "ids": [i for i, _ in tiles], f"cannot-{unsure}": "1"}
+    client.post("/verify/grid", data=data)
+    assert verify.field_task(queued, unsure).state == "queued"
+    assert field_id(client.get("/verify/field?kind=choice").get_data(as_text=True)) == unsure

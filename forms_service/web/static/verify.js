@@ -59,6 +59,9 @@
       tile.classList.toggle("changed", state(tile) !== initial[i]);
       tile.classList.toggle("unsure", tile.querySelector("input[name^=cannot]").checked);
     }
+    function told(tile) {  // choosing an answer says the person can tell
+      tile.querySelector("input[name^=cannot]").checked = false;
+    }
     function columns() {
       if (tiles.length < 2) { return 1; }
       var top = tiles[0].getBoundingClientRect().top, n = 0;
@@ -74,7 +77,10 @@
     }
     tiles.forEach(function (tile, i) {
       tile.addEventListener("focus", function () { at = i; });
-      tile.addEventListener("change", function () { mark(tile); });
+      tile.addEventListener("change", function (event) {
+        if (!/^cannot/.test(event.target.name)) { told(tile); }
+        mark(tile);
+      });
     });
     grid.addEventListener("keydown", function (event) {
       var tile = tiles[at], boxes = choices(tile), n = digit(event);
@@ -85,12 +91,14 @@
       else if (event.key === " " && !multi) {
         var k = boxes.findIndex(function (b) { return b.checked; });
         boxes[(k + 1) % boxes.length].checked = true;
+        told(tile);
       }
       else if (n !== null) {
         if (multi) {
           if (n === 0) { boxes.forEach(function (b) { b.checked = false; }); }
           else if (n <= boxes.length) { boxes[n - 1].checked = !boxes[n - 1].checked; }
         } else if (n < boxes.length) { boxes[n].checked = true; }  // radio 0 is "none"
+        told(tile);
       }
       else if (event.key === "c" || event.key === "C") {
         var c = tile.querySelector("input[name^=cannot]");
