@@ -25,16 +25,15 @@ import io
 import random
 import re
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
+from forms_lab.benchdb import fresh_service
+from forms_lab.measures import percentile
 from forms_service.app import create_app
-from forms_service.config import Config
 from forms_service.context import ServiceContext
 from forms_service.services import questionnaires, users
 from forms_service.store.models import FieldReading, Response, utcnow
@@ -73,75 +72,50 @@ def build(ctx: ServiceContext, tasks: int, seed: int = 7) -> None:
         conn.execute(text("ANALYZE"))
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
-
-
 def run(database: str | None, tasks: int, saves: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        home = Path(folder) / "home"
-        home.mkdir()
-        schema = None
-        url = f"sqlite:///{home / 'forms-service.db'}"
-        if database:
-            schema = "bench_" + uuid.uuid4().hex[:10]
-            with create_engine(database).begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = f"{database}{'&' if '?' in database else '?'}options=-csearch_path%3D{schema}"
-        try:
-            config = Config(home=home, layouts=Path(folder) / "layouts", database_url=url, secret_key="bench",
-                            worker="off", testing=True)
-            ctx = ServiceContext.from_config(config)
-            ctx.db.upgrade()
-            questionnaires.sync_definitions(ctx)
-            build(ctx, tasks)
-            users.add_user(ctx, "vera", ["verifier"], PASSWORD)
-            app = create_app(config)
-            client = app.test_client()
-            page = client.get("/sign-in").get_data(as_text=True)
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-            assert token
-            client.post("/sign-in", data={"name": "vera", "password": PASSWORD, "csrf_token": token.group(1)})
-            single: list[float] = []
-            screen = client.get("/verify/field").get_data(as_text=True)
-            for _ in range(saves):
-                reading = re.search(r'data-id="(\d+)"', screen)
-                csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', screen)
-                assert reading and csrf, screen[:500]
-                typed = 'name="value" value="' not in screen
-                of_type = re.search(r'name="type" value="([a-z_]+)"', screen)
-                data = {"csrf_token": csrf.group(1), "action": "save", "kind": "",
-                        "type": of_type.group(1) if of_type else ""}
-                if typed:
-                    data["value"] = "words"
-                else:
-                    data["value"] = re.findall(r'name="value" value="([^"]*)"', screen)[0]
-                start = time.perf_counter()
-                answer = client.post(f"/verify/field/{reading.group(1)}", data=data, follow_redirects=True)
-                single.append((time.perf_counter() - start) * 1000)
-                assert answer.status_code == 200
-                screen = answer.get_data(as_text=True)
-            grids: list[float] = []
-            screen = client.get("/verify/grid").get_data(as_text=True)
-            for _ in range(max(10, saves // 10)):
-                ids = re.findall(r'name="ids" value="(\d+)"', screen)
-                csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', screen)
-                assert ids and csrf
-                kind = re.search(r'name="type" value="([a-z_]+)"', screen)
-                form: dict[str, object] = {"csrf_token": csrf.group(1), "ids": ids,
-                                           "type": kind.group(1) if kind else "single_choice"}
-                for i in ids:  # confirm as the machine read it: what the page pre-marked
-                    form[f"v-{i}"] = re.findall(rf'name="v-{i}" value="([^"]*)"[^>]*checked', screen)
-                start = time.perf_counter()
-                answer = client.post("/verify/grid", data=form, follow_redirects=True)
-                grids.append((time.perf_counter() - start) * 1000)
-                screen = answer.get_data(as_text=True)
-            ctx.close()
-        finally:
-            if schema and database:
-                with create_engine(database).begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with fresh_service(database) as (config, ctx):
+        build(ctx, tasks)
+        users.add_user(ctx, "vera", ["verifier"], PASSWORD)
+        app = create_app(config)
+        client = app.test_client()
+        page = client.get("/sign-in").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token
+        client.post("/sign-in", data={"name": "vera", "password": PASSWORD, "csrf_token": token.group(1)})
+        single: list[float] = []
+        screen = client.get("/verify/field").get_data(as_text=True)
+        for _ in range(saves):
+            reading = re.search(r'data-id="(\d+)"', screen)
+            csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', screen)
+            assert reading and csrf, screen[:500]
+            typed = 'name="value" value="' not in screen
+            of_type = re.search(r'name="type" value="([a-z_]+)"', screen)
+            data = {"csrf_token": csrf.group(1), "action": "save", "kind": "",
+                    "type": of_type.group(1) if of_type else ""}
+            if typed:
+                data["value"] = "words"
+            else:
+                data["value"] = re.findall(r'name="value" value="([^"]*)"', screen)[0]
+            start = time.perf_counter()
+            answer = client.post(f"/verify/field/{reading.group(1)}", data=data, follow_redirects=True)
+            single.append((time.perf_counter() - start) * 1000)
+            assert answer.status_code == 200
+            screen = answer.get_data(as_text=True)
+        grids: list[float] = []
+        screen = client.get("/verify/grid").get_data(as_text=True)
+        for _ in range(max(10, saves // 10)):
+            ids = re.findall(r'name="ids" value="(\d+)"', screen)
+            csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', screen)
+            assert ids and csrf
+            kind = re.search(r'name="type" value="([a-z_]+)"', screen)
+            form: dict[str, object] = {"csrf_token": csrf.group(1), "ids": ids,
+                                       "type": kind.group(1) if kind else "single_choice"}
+            for i in ids:  # confirm as the machine read it: what the page pre-marked
+                form[f"v-{i}"] = re.findall(rf'name="v-{i}" value="([^"]*)"[^>]*checked', screen)
+            start = time.perf_counter()
+            answer = client.post("/verify/grid", data=form, follow_redirects=True)
+            grids.append((time.perf_counter() - start) * 1000)
+            screen = answer.get_data(as_text=True)
     return {"single_median_ms": statistics.median(single), "single_p95_ms": percentile(single, 0.95),
             "grid_median_ms": statistics.median(grids), "grid_p95_ms": percentile(grids, 0.95),
             "saves": len(single), "grid_screens": len(grids)}

@@ -34,6 +34,7 @@ from .web import (
     printing,
     questionnaires,
     receipt,
+    responses,
     retention,
     scans,
     verify,
@@ -103,7 +104,7 @@ def create_app(config: Config | None = None, *, start_worker: bool = False) -> F
     auth.init_app(app)
     receipt.init_app(app)
     for bp in (auth.bp, home.bp, admin.bp, questionnaires.bp, printing.bp, scans.bp, verify.bp, moderate.bp,
-               delivery.bp, retention.bp, demographics.bp, receipt.bp):
+               delivery.bp, retention.bp, demographics.bp, receipt.bp, responses.bp):
         app.register_blueprint(bp)
 
     csrf.exempt(api_bp)

@@ -188,8 +188,9 @@ def job_get(job_id: int) -> Any:
 
 
 @bp.get("/responses")
-@token_required("administrator")
+@token_required("analyst")
 def responses_list() -> Any:
+    """Export records, paged; an analyst's carry no "about you" answer (``"withheld": true``)."""
     try:
         offset = int(request.args.get("offset", 0))
         limit = int(request.args.get("limit", 100))
@@ -199,7 +200,8 @@ def responses_list() -> Any:
         raise InvalidInput("'offset' must be 0 or more and 'limit' between 1 and 1000.")
     ctx = service_context()
     total = export.count_responses(ctx)
-    items = list(export.iter_records(ctx, offset=offset, limit=limit))
+    items = list(export.iter_records(ctx, offset=offset, limit=limit,
+                                     withhold_about_you="administrator" not in g.api_user.roles))
     following = offset + len(items)
     return jsonify({
         "items": items, "total": total, "offset": offset, "limit": limit,

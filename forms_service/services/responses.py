@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from .. import storage
@@ -194,3 +194,133 @@ def _infos(ctx: ServiceContext, query: Any) -> list[ResponseInfo]:
         return [ResponseInfo(r.id, r.public_id, r.sheet_id, r.questionnaire, r.version, r.variant,
                              batches.get(r.sheet_id), r.conflict_of, sorted(pages[r.id]), fields[r.id])
                 for r in responses]
+
+
+# -- responses, many: counts by status and print run, and a page of them -----------------------------
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """One line of the Responses page."""
+
+    public_id: str
+    questionnaire: str
+    version: str
+    variant: str
+    print_run: int | None
+    batch: str | None
+    status: ResponseStatus
+    queued: int  # its fields waiting for a person
+    read_at: Any  # when its first page was read
+
+
+def _expected_fields(ctx: ServiceContext, s: Session) -> dict[tuple[str, str, str], int]:
+    """How many fields each kind of response has (by questionnaire, version and variant), from its layout."""
+    from .layouts import find_layout
+
+    out: dict[tuple[str, str, str], int] = {}
+    for q, v, variant in s.execute(select(Response.questionnaire, Response.version, Response.variant).distinct()):
+        layout = find_layout(ctx, q, v, variant)
+        out[(q, v, variant)] = len({f.id for p in layout.pages for f in p.fields}) if layout is not None else 0
+    return out
+
+
+def _with_status(ctx: ServiceContext, s: Session, only: list[int] | None = None) -> Any:
+    """A query of responses with their status, print run and queued fields, worked out in the database.
+
+    A response is ``incomplete`` while a field of its layout has no reading (its page has not been
+    read nor said to be never returned), ``needs_verification`` while a field waits for a person or
+    its sheet id was read with other answers too, else ``complete``: the rule of
+    :func:`forms_service.responses.response_status` for layouts whose fields each lie on one page
+    (every layout the service draws).
+    """
+    expected = _expected_fields(ctx, s)
+    grouped = (select(FieldReading.response_id.label("response_id"), func.count().label("fields"),
+                      func.sum(case((FieldReading.state == FieldState.QUEUED, 1), else_=0)).label("queued"))
+               .group_by(FieldReading.response_id))
+    if only is not None:  # these responses alone (a page of them): their fields only are counted
+        grouped = grouped.where(FieldReading.response_id.in_(only))
+    per = grouped.subquery()
+    wanted = case(*[(and_(Response.questionnaire == q, Response.version == v, Response.variant == variant), n)
+                    for (q, v, variant), n in expected.items()], else_=0) if expected else literal(0)
+    fields, queued = func.coalesce(per.c.fields, 0), func.coalesce(per.c.queued, 0)
+    status = case((fields < wanted, ResponseStatus.INCOMPLETE.value),
+                  (or_(Response.conflict_of.is_not(None), queued > 0), ResponseStatus.NEEDS_VERIFICATION.value),
+                  else_=ResponseStatus.COMPLETE.value).label("status")
+    return (select(Response.public_id, Response.questionnaire, Response.version, Response.variant,
+                   Sheet.print_run_id, PrintRun.batch, status, queued.label("queued"), Response.created_at)
+            .outerjoin(per, per.c.response_id == Response.id)
+            .outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
+            .outerjoin(PrintRun, PrintRun.id == Sheet.print_run_id)), status
+
+
+def status_counts(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Responses by print run and status: ``[{"print_run", "batch", "complete", "needs_verification",
+    "incomplete", "total"}]``, print runs in order, responses whose sheet id no print run knows last."""
+    with ctx.db.session() as s:
+        query, status = _with_status(ctx, s)
+        inner = query.subquery()
+        rows = s.execute(select(inner.c.print_run_id, inner.c.batch, inner.c.status, func.count())
+                         .group_by(inner.c.print_run_id, inner.c.batch, inner.c.status)).all()
+    runs: dict[int | None, dict[str, Any]] = {}
+    for run, batch, state, n in rows:
+        entry = runs.setdefault(run, {"print_run": run, "batch": batch, "total": 0,
+                                      **{st.value: 0 for st in ResponseStatus}})
+        entry[state] += int(n)
+        entry["total"] += int(n)
+    return sorted(runs.values(), key=lambda r: (r["print_run"] is None, r["print_run"] or 0))
+
+
+def browse(ctx: ServiceContext, *, print_run: int | None = None, status: ResponseStatus | None = None,
+           offset: int = 0, limit: int = 50) -> tuple[list[ResponseRow], int]:
+    """A page of responses (newest first), optionally of one print run and one status, and how many there are."""
+    with ctx.db.session() as s:
+        if status is None:  # the page's responses first, then the status of those alone
+            chosen = select(Response.id).outerjoin(Sheet, Sheet.sheet_id == Response.sheet_id)
+            if print_run is not None:
+                chosen = chosen.where(Sheet.print_run_id == print_run)
+            total = int(s.scalar(select(func.count()).select_from(chosen.subquery())) or 0)
+            ids = list(s.scalars(chosen.order_by(Response.id.desc()).offset(offset).limit(limit)))
+            query, state = _with_status(ctx, s, only=ids)
+            query = query.where(Response.id.in_(ids))
+        else:  # the ids of that status (of that print run's responses alone), then the page's rows
+            run = None
+            if print_run is not None:
+                run = list(s.scalars(select(Response.id).join(Sheet, Sheet.sheet_id == Response.sheet_id)
+                                     .where(Sheet.print_run_id == print_run)))
+            query, state = _with_status(ctx, s, only=run)
+            if run is not None:
+                query = query.where(Response.id.in_(run))
+            matching = list(s.scalars(query.with_only_columns(Response.id).where(state == status.value)
+                                      .order_by(Response.id.desc())))
+            total, ids = len(matching), matching[offset:offset + limit]
+            query, state = _with_status(ctx, s, only=ids)
+            query = query.where(Response.id.in_(ids))
+        rows = s.execute(query.order_by(Response.id.desc())).all()
+    return [ResponseRow(p, q, v, var, run, batch, ResponseStatus(st), int(n), at)
+            for p, q, v, var, run, batch, st, n, at in rows], total
+
+
+def field_crop(ctx: ServiceContext, public_id: str, field_id: str) -> bytes:
+    """The stored picture of one field of one response (deleted with the scans under retention)."""
+    from ..errors import NotFound
+    from ..storage import StorageError
+
+    with ctx.db.session() as s:
+        key = s.scalar(select(FieldReading.crop_key).join(Response, Response.id == FieldReading.response_id)
+                       .where(Response.public_id == public_id, FieldReading.field_id == field_id))
+    if key is None:
+        raise NotFound("This field has no picture (its page has not come back, or it was read without one).")
+    try:
+        return ctx.storage.read(key)
+    except StorageError:
+        raise NotFound("This field's picture was deleted with its scan, as the retention rule says.") from None
+
+
+def incomplete_or_conflicting(ctx: ServiceContext) -> list[int]:
+    """The ids of responses missing pages, and of responses that share a sheet id with another."""
+    with ctx.db.session() as s:
+        query, state = _with_status(ctx, s)
+        return list(s.scalars(query.with_only_columns(Response.id).where(
+            or_(state == ResponseStatus.INCOMPLETE.value, Response.conflict_of.is_not(None)))
+            .order_by(Response.id)))

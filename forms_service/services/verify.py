@@ -838,14 +838,16 @@ class ResponseTask:
 def response_tasks(ctx: ServiceContext) -> dict[str, list[ResponseTask]]:
     """Responses missing pages, and responses that share a sheet id with another (photocopies)."""
     from .layouts import find_layout
-    from .responses import list_responses
+    from .responses import incomplete_or_conflicting, list_responses_by_id
 
     layouts: dict[tuple[str, str, str], Any] = {}
     incomplete: list[ResponseTask] = []
     conflicts: list[ResponseTask] = []
-    everyone = list_responses(ctx)
-    public = {r.id: r.public_id for r in everyone}
-    for r in everyone:
+    candidates = list_responses_by_id(ctx, incomplete_or_conflicting(ctx))
+    with ctx.db.session() as s:  # the responses the photocopies were taken for
+        public = dict(s.execute(select(Response.id, Response.public_id).where(Response.id.in_(
+            [r.conflict_of for r in candidates if r.conflict_of is not None]))).all())
+    for r in candidates:
         key = (r.questionnaire, r.version, r.variant)
         if key not in layouts:
             layouts[key] = find_layout(ctx, *key)
@@ -876,7 +878,7 @@ def close_incomplete(ctx: ServiceContext, user_id: int, public_id: str) -> int:
     """
     from ..responses import blank_value
     from .layouts import find_layout
-    from .responses import list_responses
+    from .responses import list_responses_by_id
 
     task = next((t for t in response_tasks(ctx)["incomplete"] if t.public_id == public_id), None)
     if task is None:
@@ -884,10 +886,10 @@ def close_incomplete(ctx: ServiceContext, user_id: int, public_id: str) -> int:
     layout = find_layout(ctx, task.questionnaire, task.version, task.variant)
     assert layout is not None
     missing = {(f.id, f.type, p.page) for p in layout.pages if p.page in task.missing for f in p.fields}
-    known = {r.public_id: r for r in list_responses(ctx)}[public_id].fields
     settled = 0
     with ctx.db.session() as s:
         r = _response(s, public_id)
+        known = list_responses_by_id(ctx, [r.id])[0].fields
         for field_id, kind, page in sorted(missing):
             if field_id in known:
                 continue  # a text field with a part on a page that came back

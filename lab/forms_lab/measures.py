@@ -26,3 +26,9 @@ def upper_bound(wrong: int, n: int, z: float = 1.96) -> float:
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return (centre + spread) / (1 + z * z / n)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The ``p`` quantile of ``values`` (nearest rank), as the timing benchmarks report it."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]

@@ -191,3 +191,16 @@ def test_clear_a_mixed_queue_with_the_keyboard_alone(queue_server: LiveServer, p
     assert len(read_fields) == 20 and all(r["answers"][f]["state"] == "verified" for r, f in read_fields)
     values = sorted(a["value"] for r in records for a in r["answers"].values() if isinstance(a["value"], str))
     assert "Respect for everyone" in values and "Respect for each other" not in values
+
+
+def test_the_responses_pages_have_no_accessibility_violation(queue_server: LiveServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, queue_server, "victor")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the tables scroll in their regions
+    page.goto(queue_server.url + "/responses/")
+    assert "Responses by print run and status" in page.inner_text("main")
+    no_violations(page)
+    page.screenshot(path=str(tmp_path / "responses.png"), full_page=True)
+    page.click("table >> nth=1 >> a")
+    assert page.locator("img.crop").count() >= 1  # the verifier sees the fields as written
+    no_violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
