@@ -189,6 +189,8 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
                 .join(Response, Response.id == FieldReading.response_id)) if (details or {}).get("paper")}
         ctx.close()
     text_ids = {f.id for f in q.fields() if f.type.value == "text"}
+    critical = q.critical_fields()
+    crit = crit_auto = crit_wrong = 0
     choice = auto = wrong = written = blank_lost = text_auto = 0
     mistakes: list[str] = []
     held: Counter[str] = Counter()
@@ -206,6 +208,10 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
                         blank_lost += answer["value"] == ""
                 continue
             choice += 1
+            if fid in critical:
+                crit += 1
+                crit_auto += answer["state"] == "auto"
+                crit_wrong += answer["state"] == "auto" and answer["value"] != expected
             if answer["state"] != "auto":
                 held[f"{sheets[rec['sheet']].cases.get(fid, '?')} ({sheets[rec['sheet']].pen})"] += 1
             else:
@@ -219,7 +225,8 @@ def run(variant: str, preset: str, copies: int, seed: int, population: str = "ty
         "auto_error": wrong / max(auto, 1), "auto_wrong": wrong, "written": written,
         "blank_lost": blank_lost, "text_auto": text_auto,
         "cer": float(np.mean(cers)) if cers else 0.0, "pages_per_s": len(pages) / seconds,
-        "mistakes": mistakes, "held": dict(held),
+        "mistakes": mistakes, "held": dict(held), "critical": crit, "critical_auto": crit_auto,
+        "critical_wrong": crit_wrong,
         "queued": queued_fields(records, sheets, {f.id: f.type.value for f in q.fields()}, paper),
     }
 
@@ -259,6 +266,12 @@ def main() -> None:
         print(f"  {preset:12} {choice:6d} choice fields, automation {auto / max(choice, 1):.1%}, "
               f"{wrong} wrong of {auto} auto-accepted ({wrong / max(auto, 1):.2%}; 95 % bound "
               f"{upper_bound(wrong, auto):.2%}), {pages} pages")
+        crit, crit_auto = sum(r.get("critical", 0) for r in rows), sum(r.get("critical_auto", 0) for r in rows)
+        crit_wrong = sum(r.get("critical_wrong", 0) for r in rows)
+        if crit:
+            print(f"    critical fields (the routing question): {crit_auto} of {crit} accepted alone "
+                  f"({crit_auto / crit:.1%}), {crit_wrong} of them wrong (95 % bound "
+                  f"{upper_bound(crit_wrong, crit_auto):.2%})")
         held: Counter[str] = Counter()
         for r in rows:
             held.update(r["held"])

@@ -105,6 +105,9 @@ class Question(_Strict):
     scale: list[Option] = Field(default_factory=list)
     lines: int | None = Field(default=None, ge=1, le=30)
     feeds: str | None = None
+    # a question whose wrong reading does harm (the routing question is so always): the machine
+    # accepts its answer alone only at a stricter confidence, and never a blank
+    critical: bool = False
 
     @model_validator(mode="after")
     def _shape(self) -> Question:
@@ -132,6 +135,8 @@ class Question(_Strict):
                 raise ValueError("only a text question has writing lines")
             if self.feeds is not None:
                 raise ValueError("only a text question feeds the conversation")
+        elif self.critical:
+            raise ValueError("a text question cannot be critical: a person reads every written answer")
         return self
 
     @property
@@ -276,6 +281,13 @@ class Questionnaire(_Strict):
                         )
                     )
         return out
+
+    def critical_fields(self) -> frozenset[str]:
+        """The fields the machine may accept alone only at a stricter confidence, never blank: those
+        of the routing question (a wrong area puts someone's words among another group's) and of
+        every question marked ``critical``."""
+        return frozenset(f.id for f in self.fields()
+                         if f.question == self.routing.question or self.question(f.question).critical)
 
     def area_for(self, answers: dict[str, object], question_id: str) -> str | None:
         """The conversation area a text answer goes to, or None if it goes nowhere."""

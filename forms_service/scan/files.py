@@ -381,7 +381,7 @@ def _decode_pil_frame(
         dpi_x, dpi_y = dpi_y, dpi_x
     grey = _apply_orientation(grey, orientation)
     grey, dpi = _square_pixels(grey, dpi_x, dpi_y, one_bit)
-    bilevel = one_bit or _only_black_and_white(grey)
+    grey, bilevel = _as_bilevel(grey, one_bit)
     return PageImage(index, grey, dpi, bilevel, colour, origin, known)
 
 
@@ -486,9 +486,40 @@ def _square_pixels(
     return resized, round(dpi, 2)
 
 
-def _only_black_and_white(grey: NDArray[np.uint8]) -> bool:
-    counts = np.bincount(grey[::4, ::4].ravel(), minlength=256)
-    return bool(counts[1:255].sum() == 0)
+THRESHOLDED_MID = 0.005
+"""A page with fewer mid-tone pixels (60–195) than this share was thresholded by its scanner."""
+THRESHOLDED_DARK = 0.75
+"""... when at least this share of its dark pixels are black (within 24 of 0): a grey scan's ink is
+not (2–43 % on the lab's grey presets, against 93 % and more on thresholded pages saved as JPEG)."""
+
+
+def thresholded(grey: NDArray[np.uint8]) -> bool:
+    """Was this page thresholded to black and white by its scanner, whatever container it came in?
+
+    A 1-bit scan saved as a JPEG (its edges ringing), as a grey or colour PNG, or as a grey image
+    inside a PDF has next to no mid-tones and black ink, where a grey scan's printed edges and paper
+    give a few per cent of mid-tones and its ink is dark grey. Measured on every page of the lab's
+    scan presets, as saved and as JPEG at quality 50 to 85 (tests/scan/test_thresholded.py).
+    """
+    sample = grey[::2, ::2]
+    counts = np.bincount(sample.ravel(), minlength=256)
+    if counts[1:255].sum() == 0:
+        return True  # only black and white: a 1-bit page as it was
+    dark = counts[:128].sum()
+    if dark == 0:
+        return False  # a blank page: nothing says how it was scanned
+    mid = counts[61:195].sum() / sample.size
+    return bool(mid < THRESHOLDED_MID and counts[:25].sum() / dark >= THRESHOLDED_DARK)
+
+
+def _as_bilevel(grey: NDArray[np.uint8], one_bit: bool) -> tuple[NDArray[np.uint8], bool]:
+    """The page and whether it is 1-bit: a thresholded page in a grey container is made black and
+    white again (so its JPEG ringing is not read as faint ink), and read by the 1-bit rules."""
+    if one_bit:
+        return grey, True
+    if not thresholded(grey):
+        return grey, False
+    return np.where(grey < 128, 0, 255).astype(np.uint8), True
 
 
 # --------------------------------------------------------------------------- PDF
@@ -679,7 +710,7 @@ def _extract_scan_image(
     bits, _ = _image_metadata(image)
     one_bit = bits == 1
     grey, dpi = _square_pixels(grey, dpi_x, dpi_y, one_bit)
-    bilevel = one_bit or _only_black_and_white(grey)
+    grey, bilevel = _as_bilevel(grey, one_bit)
     return PageImage(index, grey, dpi, bilevel, colour, "pdf-image", True)
 
 

@@ -217,13 +217,24 @@ def identify_page(
             "so it could not be recognised for sure",
             scores=matches,
         )
-    lay = best.layout
-    layout_page = lay.page(best.page)
-    upright, alignment = aligned[(best.rotation, _frame(layout_page))]
-    blank = _blank(blanks, lay, best.page, LINE_DPI)
-    expected = (best.page, len(lay.pages))
-    footer = (read_footer(upright, alignment, layout_page, blank, expected, ocr=ocr)
-              if blank is not None else None)
+    # the footer says which of the twins it is ("page 2 of 6" is the version with six pages): the
+    # best-scoring one first, then the others, whose scores differ by noise alone
+    first = None
+    for candidate in [best, *(m for m in matches[1:] if twins(best, m))]:
+        layout_page = candidate.layout.page(candidate.page)
+        upright, alignment = aligned[(candidate.rotation, _frame(layout_page))]
+        blank = _blank(blanks, candidate.layout, candidate.page, LINE_DPI)
+        expected = (candidate.page, len(candidate.layout.pages))
+        footer = (read_footer(upright, alignment, layout_page, blank, expected, ocr=ocr)
+                  if blank is not None else None)
+        if first is None:
+            first = (candidate, upright, alignment, footer)
+        if footer is None or footer.confirmed:
+            break
+    else:  # no twin's page count agrees: what the best one's footer says
+        assert first is not None
+        candidate, upright, alignment, footer = first
+    best, lay = candidate, candidate.layout
     if footer is None or footer.page_number is None:
         return Unidentified(
             f"the page looks like {_named(best)}, but its page number could not be read "

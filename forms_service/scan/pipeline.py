@@ -306,6 +306,31 @@ def _read_fields(
     return results
 
 
+CRITICAL_MIN = 0.9999
+"""A critical field (:meth:`~forms_service.questionnaire.Questionnaire.critical_fields`) is accepted
+without a person only at this calibrated confidence or above (at most 1 reading in 10,000 wrong, by
+its calibration) and never as a blank: the routing question's answer decides which group's area a
+respondent's words go to."""
+
+
+def hold_critical(read: PageRead, critical: frozenset[str], minimum: float = CRITICAL_MIN) -> int:
+    """Leave for a person each critical tick-box field of ``read`` the machine accepted short of
+    ``minimum`` or as blank (with the picture of its boxes a person needs); returns how many."""
+    held = 0
+    for result in read.fields:
+        if result.field_id not in critical or result.type == "text" or not result.auto:
+            continue
+        if result.value not in (None, []) and result.confidence >= minimum:
+            continue
+        result.auto = False
+        if result.crop is None and read.upright is not None:
+            lf = next(f for f in read.layout.page(read.page_code.page).fields if f.id == result.field_id)
+            result.crop = read.alignment.warp(read.upright, READ_DPI, rect=boxes_rect(lf))
+        result.details = {**(result.details or {}), "critical": True}
+        held += 1
+    return held
+
+
 def boxes_rect(lf: LayoutField) -> tuple[float, float, float, float]:
     """The rectangle round a choice field's boxes, with a margin (layout points)."""
     m = CROP_MARGIN_PT

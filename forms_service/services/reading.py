@@ -28,11 +28,11 @@ from ..errors import NotFound
 from ..layout import Layout
 from ..scan import PageImage, PageRejected, load_pages
 from ..scan.calibration import Calibration, load_calibration
-from ..scan.pipeline import IDENTIFIED_NOTE, PageProblem, PageRead, read_page
+from ..scan.pipeline import IDENTIFIED_NOTE, PageProblem, PageRead, hold_critical, read_page
 from ..sheets import PageCode
 from ..states import ScanFileState, ScanPageState
 from ..store.models import PrintRun, QuestionnaireVersion, ScanFile, ScanPage, Sheet, utcnow
-from . import layouts, responses
+from . import layouts, questionnaires, responses
 
 PAGE_PICTURE_DPI = 110.0
 """The picture of an unidentified page kept for a person is at most this sharp (enough to read it)."""
@@ -46,6 +46,7 @@ class PageReader:
         self.calibration: Calibration = load_calibration().with_floor(ctx.config.auto_accept_min)
         self._layouts: dict[tuple[str, str, str], Layout | None] = {}
         self._candidates: list[Layout] | None = None
+        self._critical: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.RLock()  # pages are read on several threads (ingest.READERS)
 
     def layout(self, questionnaire: str, version: str, variant: str) -> Layout | None:
@@ -67,6 +68,20 @@ class PageReader:
     def blank(self, layout: Layout, page: int, dpi: float) -> NDArray[np.uint8]:
         return layouts.blank_page(self.ctx, layout.questionnaire, layout.version, layout.variant, page, dpi)
 
+    def critical(self, questionnaire: str, version: str) -> frozenset[str]:
+        """The critical fields of a questionnaire version (the routing question's, and those marked)."""
+        key = (questionnaire, version)
+        with self._lock:
+            if key not in self._critical:
+                self._critical[key] = questionnaires.get_questionnaire(self.ctx, *key).critical_fields()
+            return self._critical[key]
+
+    def _held(self, outcome: PageRead | PageProblem) -> PageRead | PageProblem:
+        if isinstance(outcome, PageRead):
+            code = outcome.page_code
+            hold_critical(outcome, self.critical(code.questionnaire, code.version))
+        return outcome
+
     def read(self, page: PageImage | PageRejected) -> PageRead | PageProblem | None:
         """The machine's reading of a page (None for a page that could not be decoded)."""
         if isinstance(page, PageRejected):
@@ -77,7 +92,7 @@ class PageReader:
             problem = self._printed_as(outcome.page_code)
             if problem is not None:
                 return PageProblem("no_page_code", problem, upright=page.image)
-        return outcome
+        return self._held(outcome)
 
     def _as_printed(self, read: PageRead) -> PageRead:
         """A page recognised by its layout, filed under the version its sheet was printed as when
@@ -100,7 +115,7 @@ class PageReader:
 
     def read_as(self, page: PageImage, code: PageCode, rotation: int) -> PageRead | PageProblem:
         """Read a page as the page a person says it is, turned as they say."""
-        return read_page(page, self.layout, self.blank, self.calibration, known=(code, rotation))
+        return self._held(read_page(page, self.layout, self.blank, self.calibration, known=(code, rotation)))
 
     def _printed_as(self, code: PageCode) -> str | None:
         """Why a page recognised by its layout cannot be the sheet its footer names (None: it can).
